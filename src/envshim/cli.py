@@ -1,0 +1,111 @@
+"""Argument parsing and dispatch only.
+
+Each command lives in ``envshim.commands.<module>`` with ``add_arguments(parser)``
+and ``run(args) -> int``. Only the module of the command being run is imported,
+so ``envshim export`` on every ``cd`` pays for nothing else.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from importlib import import_module
+
+# name -> (module, one-line summary)
+COMMANDS: dict[str, tuple[str, str]] = {
+    "export": ("export", "print the merged environment for a shell or another format"),
+    "explain": ("explain", "say where a variable comes from and what it shadows"),
+    "status": ("status", "show the project, profile, trust and files in effect"),
+    "run": ("run", "run a command with the merged environment"),
+    "hook": ("hook", "print the shell hook: eval \"$(envshim hook zsh)\""),
+    "allow": ("trust", "trust this project's config as it is now"),
+    "deny": ("trust", "revoke trust in this project's config"),
+    "prune": ("trust", "forget trust records of projects that no longer exist"),
+    "direnv": ("direnv", "install the use_envshim function for direnv"),
+    "secrets": ("secrets", "list, get, set, edit team secrets (sops files)"),
+    "recipients": ("recipients", "list, add or remove the age keys secrets are encrypted to"),
+    "key": ("key", "create or show your age identity"),
+    "user": ("user", "your own values for this project, outside the repository"),
+    "init": ("init", "set up envshim in this repository"),
+    "doctor": ("doctor", "check the whole chain and say the next step for each problem"),
+    "join": ("join", "print your public key and the command a maintainer runs"),
+    "example": ("example", "write .env.example with placeholders for secrets"),
+    "scan": ("scan", "look for the current secret values in files, staged changes, notebooks"),
+    "demo": ("demo", "a self-contained walk-through in a throw-away directory"),
+}
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("envshim")
+    except PackageNotFoundError:  # running from a source tree
+        return "0+unknown"
+
+
+def _top_help() -> str:
+    width = max(len(n) for n in COMMANDS)
+    lines = ["usage: envshim [--version] COMMAND [ARGS...]", "", "commands:"]
+    lines += [f"  {name:<{width}}  {summary}" for name, (_, summary) in COMMANDS.items()]
+    lines += ["", "Run `envshim COMMAND --help` for a command's options."]
+    return "\n".join(lines) + "\n"
+
+
+def _available(module: str) -> bool:
+    from importlib.util import find_spec
+
+    return find_spec(f"envshim.commands.{module}") is not None
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if not argv or argv[0] in ("-h", "--help", "help"):
+        sys.stdout.write(_top_help())
+        return 0 if argv else 2
+    if argv[0] == "--version":
+        sys.stdout.write(f"envshim {_version()}\n")
+        return 0
+    name, rest = argv[0], argv[1:]
+    if name not in COMMANDS or not _available(COMMANDS[name][0]):
+        sys.stderr.write(f"envshim: unknown command {name!r}; run `envshim --help`\n")
+        return 2
+    module = import_module(f"envshim.commands.{COMMANDS[name][0]}")
+    parser = argparse.ArgumentParser(prog=f"envshim {name}", description=COMMANDS[name][1])
+    parser.set_defaults(command=name)
+    module.add_arguments(parser)
+    args = parser.parse_args(rest)
+    return _run(module, args)
+
+
+def _run(module: object, args: argparse.Namespace) -> int:
+    from .errors import EnvshimError
+
+    try:
+        return int(module.run(args) or 0)  # type: ignore[attr-defined]
+    except EnvshimError as exc:
+        sys.stderr.write(f"envshim: {exc}\n")
+        return exc.exit_code
+    except KeyboardInterrupt:
+        sys.stderr.write("envshim: interrupted\n")
+        return 130
+    except BrokenPipeError:
+        return 1
+    except Exception as exc:  # noqa: BLE001 - the last line of defence against leaking values
+        # An unexpected error may carry a secret in its message: show only where it happened.
+        if os.environ.get("ENVSHIM_DEBUG") == "1":
+            raise
+        tb = exc.__traceback__
+        while tb is not None and tb.tb_next is not None:
+            tb = tb.tb_next
+        where = f" at {tb.tb_frame.f_code.co_filename}:{tb.tb_lineno}" if tb else ""
+        sys.stderr.write(
+            f"envshim: internal error ({type(exc).__name__}{where}); "
+            "rerun with ENVSHIM_DEBUG=1 for the traceback (it may show values)\n"
+        )
+        return 1
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

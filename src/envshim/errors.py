@@ -1,0 +1,63 @@
+"""Errors that reach the user as one line: where, what, and what to do.
+
+A message never contains a secret value: callers pass names, paths and line
+numbers only. The CLI prints ``str(error)`` and exits with ``exit_code``.
+"""
+
+from __future__ import annotations
+
+import os
+
+
+class EnvshimError(Exception):
+    """A failure the user can act on. ``str()`` is the whole one-line report."""
+
+    exit_code = 1
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        path: str | os.PathLike[str] | None = None,
+        line: int | None = None,
+        col: int | None = None,
+        hint: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.path = os.fspath(path) if path is not None else None
+        self.line = line
+        self.col = col
+        self.hint = hint
+
+    def __str__(self) -> str:
+        where = ""
+        if self.path is not None:
+            where = self.path
+            if self.line is not None:
+                where += f":{self.line}"
+                if self.col is not None:
+                    where += f":{self.col}"
+            where += ": "
+        text = where + self.message
+        if self.hint:
+            text += f"; {self.hint}"
+        return text.replace("\n", " ")
+
+
+class UsageError(EnvshimError):
+    """The command line itself is wrong (exit 2, as argparse does)."""
+
+    exit_code = 2
+
+
+class ConfigError(EnvshimError):
+    """A config or data file cannot be read as written."""
+
+
+class DecryptError(EnvshimError):
+    """A secret file cannot be decrypted or fails its integrity check."""
+
+
+class MissingRequiredError(EnvshimError):
+    """One or more variables marked required are absent."""

@@ -1,0 +1,149 @@
+"""The dotenv parser shared by every layer.
+
+Two dialects:
+
+* :func:`parse` — the common dotenv rules (as python-dotenv reads them):
+  ``export`` prefix, ``#`` comments, single quotes literal, double quotes with
+  ``\\n \\t \\r \\" \\\\`` escapes, multi-line values inside quotes, unquoted
+  values trimmed and cut at `` #``. Nothing is ever expanded here; callers that
+  want expansion (mise's ``_.file``) get the quote style of each binding.
+* :func:`parse_sops` — sops' literal dialect: everything after the first ``=``
+  is the value, only ``\\n`` is unescaped.
+
+Every binding keeps its 1-based line number so that errors can name it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..errors import ConfigError
+
+_DOUBLE_ESCAPES = {"n": "\n", "t": "\t", "r": "\r", '"': '"', "\\": "\\", "$": "$", "'": "'"}
+
+
+@dataclass(frozen=True, slots=True)
+class Binding:
+    key: str
+    value: str
+    line: int
+    quote: str = ""  # "'", '"' or "" (unquoted): how the value was written
+
+
+def _is_key_char(ch: str) -> bool:
+    return ch.isalnum() or ch in "_.-"
+
+
+def parse(text: str, path: str = "<dotenv>") -> list[Binding]:
+    """Parse ``text`` with the common dotenv rules; raise :class:`ConfigError` naming the line."""
+    out: list[Binding] = []
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    text = text.replace("\r\n", "\n")
+    n = len(text)
+    i = 0
+    line = 1
+    while i < n:
+        # skip blank space and whole-line comments
+        ch = text[i]
+        if ch == "\n":
+            line += 1
+            i += 1
+            continue
+        if ch in " \t\r\f\v":
+            i += 1
+            continue
+        if ch == "#":
+            j = text.find("\n", i)
+            i = n if j < 0 else j
+            continue
+        start_line = line
+        if text.startswith("export", i) and i + 6 < n and text[i + 6] in " \t":
+            i += 6
+            while i < n and text[i] in " \t":
+                i += 1
+        k = i
+        while i < n and _is_key_char(text[i]):
+            i += 1
+        key = text[k:i]
+        while i < n and text[i] in " \t":
+            i += 1
+        if not key or i >= n or text[i] != "=":
+            end = text.find("\n", k)
+            bad = text[k : n if end < 0 else end].strip()
+            what = f"expected KEY=VALUE, got {bad[:1]!r}…" if not key else f"{key!r} has no '='"
+            raise ConfigError(f"invalid dotenv line: {what}", path=path, line=start_line,
+                              hint="write it as KEY=VALUE")
+        i += 1  # '='
+        while i < n and text[i] in " \t":
+            i += 1
+        quote = text[i] if i < n and text[i] in "'\"" else ""
+        if quote == "'":
+            j = text.find("'", i + 1)
+            if j < 0:
+                raise ConfigError(f"unterminated single quote in the value of {key}",
+                                  path=path, line=start_line, hint="close the quote")
+            value = text[i + 1 : j]
+            line += value.count("\n")
+            i = j + 1
+        elif quote == '"':
+            buf: list[str] = []
+            j = i + 1
+            while True:
+                if j >= n:
+                    raise ConfigError(f"unterminated double quote in the value of {key}",
+                                      path=path, line=start_line, hint="close the quote")
+                c = text[j]
+                if c == '"':
+                    break
+                if c == "\\" and j + 1 < n and text[j + 1] in _DOUBLE_ESCAPES:
+                    buf.append(_DOUBLE_ESCAPES[text[j + 1]])
+                    j += 2
+                    continue
+                if c == "\n":
+                    line += 1
+                buf.append(c)
+                j += 1
+            value = "".join(buf)
+            i = j + 1
+        else:
+            j = text.find("\n", i)
+            raw = text[i : n if j < 0 else j]
+            # an unquoted value ends at a comment: '#' preceded by whitespace
+            for m in range(len(raw)):
+                if raw[m] == "#" and (m == 0 or raw[m - 1] in " \t"):
+                    raw = raw[:m]
+                    break
+            value = raw.strip()
+            i = n if j < 0 else j
+        if quote:
+            # after a closing quote only blanks and a comment may follow
+            j = text.find("\n", i)
+            rest = text[i : n if j < 0 else j].strip()
+            if rest and not rest.startswith("#"):
+                raise ConfigError(f"unexpected text after the quoted value of {key}",
+                                  path=path, line=line, hint="quote the whole value")
+            i = n if j < 0 else j
+        out.append(Binding(key, value, start_line, quote))
+    return out
+
+
+def parse_sops(text: str, path: str = "<dotenv>") -> list[Binding]:
+    """sops' literal dotenv dialect: ``KEY=rest of line``, only ``\\n`` unescaped."""
+    out: list[Binding] = []
+    for number, raw in enumerate(text.split("\n"), start=1):
+        if raw.endswith("\r"):
+            raw = raw[:-1]
+        if not raw.strip() or raw.lstrip().startswith("#"):
+            continue
+        key, sep, value = raw.partition("=")
+        if not sep or not key:
+            raise ConfigError("invalid dotenv line: no '=' found", path=path, line=number,
+                              hint="sops dotenv files hold one KEY=VALUE per line")
+        out.append(Binding(key, value.replace("\\n", "\n"), number))
+    return out
+
+
+def comment_lines(text: str) -> list[tuple[int, str]]:
+    """The ``#`` comment lines of a sops dotenv file, with their line numbers."""
+    return [(n, line) for n, line in enumerate(text.split("\n"), 1) if line.lstrip().startswith("#")]

@@ -1,0 +1,40 @@
+"""Values with provenance: where each variable came from and what it shadowed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+# Layers, lowest to highest precedence (DESIGN.md §2).
+BASE = "base"
+MISE = "mise"
+TEAM = "team"
+USER = "user"
+
+
+@dataclass(frozen=True, slots=True)
+class Origin:
+    """Where one assignment was written: layer, file and line, plus a free-form detail."""
+
+    layer: str
+    path: str | None = None
+    line: int | None = None
+    detail: str = ""
+
+    def describe(self) -> str:
+        where = self.path or self.detail or self.layer
+        if self.path and self.line is not None:
+            where = f"{self.path}:{self.line}"
+        if self.path and self.detail:
+            where += f" ({self.detail})"
+        return f"{self.layer} {where}"
+
+
+@dataclass(slots=True)
+class ResolvedVar:
+    """The winning assignment of one key, with the assignments it replaced (oldest first)."""
+
+    key: str
+    value: str | None  # None: envshim unsets the key
+    origin: Origin
+    secret: bool = False
+    shadowed: list[Origin] = field(default_factory=list)

@@ -1,0 +1,80 @@
+"""Finding the project: its root, its options (``envshim.toml``) and the profile."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .errors import ConfigError
+
+OPTIONS_FILE = "envshim.toml"
+# A directory holding one of these is a project root when no envshim.toml is above.
+ROOT_MARKERS = (
+    OPTIONS_FILE, "mise.toml", ".mise.toml", "mise.local.toml", ".mise.local.toml",
+    ".config/mise.toml", ".config/mise/config.toml", "mise/config.toml",
+    ".mise/config.toml", ".sops.yaml",
+)
+KNOWN_OPTIONS = {"files", "user_store", "required", "missing_key", "profiles", "env"}
+
+
+@dataclass
+class Project:
+    cwd: Path
+    root: Path
+    profiles: list[str]
+    options: dict[str, Any]
+    options_path: Path | None
+
+
+def profiles_from(env_arg: str | None, environ: Mapping[str, str]) -> list[str]:
+    """``--env``, else ``ENVSHIM_ENV``, else ``MISE_ENV``: a comma list, the last one wins."""
+    raw = env_arg or environ.get("ENVSHIM_ENV") or environ.get("MISE_ENV") or ""
+    return [p.strip() for p in raw.split(",") if p.strip()]
+
+
+def find_root(cwd: Path) -> Path:
+    """The nearest directory with ``envshim.toml``; else the nearest with a mise config."""
+    candidates = [cwd, *cwd.parents]
+    for directory in candidates:
+        if (directory / OPTIONS_FILE).is_file():
+            return directory
+    for directory in candidates:
+        if any((directory / name).is_file() for name in ROOT_MARKERS[1:]):
+            return directory
+    return cwd
+
+
+def read_options(path: Path) -> dict[str, Any]:
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"invalid TOML: {exc}", path=path, hint="fix the syntax") from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read: {exc.strerror}", path=path) from None
+    unknown = sorted(set(data) - KNOWN_OPTIONS)
+    if unknown:
+        raise ConfigError(
+            f"unknown option {unknown[0]!r}", path=path,
+            hint=f"known options are {', '.join(sorted(KNOWN_OPTIONS))}",
+        )
+    return data
+
+
+def find_project(
+    path: str | os.PathLike[str] = ".",
+    env_arg: str | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> Project:
+    environ = os.environ if environ is None else environ
+    cwd = Path(os.path.abspath(path))
+    if not cwd.is_dir():
+        raise ConfigError("not a directory", path=cwd)
+    root = find_root(cwd)
+    options_path = root / OPTIONS_FILE
+    options = read_options(options_path) if options_path.is_file() else {}
+    profiles = profiles_from(env_arg, environ)
+    return Project(cwd, root, profiles, options, options_path if options else None)

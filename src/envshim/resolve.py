@@ -1,0 +1,83 @@
+"""The pipeline: project → mise layer (with team and user entering at `_.envshim`) → merge."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any
+
+from .errors import UsageError
+from .layers.base import Entry, LayerContext
+from .merge import Merger, Resolution
+from .model import Origin
+from .project import find_project
+
+MISSING_KEY_MODES = ("error", "warn", "skip")
+
+
+def resolve(
+    path: str | os.PathLike[str] = ".",
+    env: str | None = None,
+    *,
+    environ: Mapping[str, str] | None = None,
+    from_mise: bool = False,
+    missing_key: str | None = None,
+) -> Resolution:
+    """Resolve the merged environment for the directory ``path``.
+
+    ``env`` selects profiles (a comma list, as ``--env``); ``environ`` is the
+    base environment (``os.environ`` by default, never modified here).
+    ``from_mise`` leaves the mise layer out (the mise plugin: mise applied it).
+    """
+    environ = dict(os.environ if environ is None else environ)
+    project = find_project(path, env, environ)
+    mode = missing_key or project.options.get("missing_key") or environ.get("ENVSHIM_MISSING_KEY") or "error"
+    if mode not in MISSING_KEY_MODES:
+        raise UsageError(f"--missing-key must be one of {', '.join(MISSING_KEY_MODES)}, not {mode!r}")
+    ctx = LayerContext(
+        cwd=project.cwd, root=project.root, profiles=project.profiles, environ=environ,
+        options=dict(project.options), missing_key=mode, from_mise=from_mise,
+    )
+    if project.options_path:
+        ctx.read(project.options_path)
+    merger = Merger(environ)
+    entered = False
+
+    def enter_secrets(table_options: Mapping[str, Any] | None = None) -> None:
+        """Apply the team and user layers here; the `_.envshim` table wins key by key."""
+        nonlocal entered
+        if entered:
+            return
+        entered = True
+        if table_options:
+            ctx.options.update(table_options)
+        from .layers.team import load_team
+        from .layers.user import load_user
+
+        for entry in [*load_team(ctx), *load_user(ctx)]:
+            _apply(merger, entry)
+
+    if not from_mise:
+        from .layers.mise import apply_mise
+
+        apply_mise(ctx, merger, enter_secrets)
+    enter_secrets()
+    return Resolution(
+        root=project.root,
+        profile=project.profiles,
+        vars=merger.finish(),
+        files=_unique(ctx.files),
+        watch=_unique(ctx.watch),
+        warnings=ctx.warnings,
+    )
+
+
+def _apply(merger: Merger, entry: Entry) -> None:
+    merger.set(entry.key, entry.value, entry.origin, secret=entry.secret)
+
+
+def _unique(paths: list[Any]) -> list[Any]:
+    return list(dict.fromkeys(paths))
+
+
+__all__ = ["Origin", "resolve"]

@@ -1,0 +1,81 @@
+"""The contract every output format meets (DESIGN.md §5).
+
+A renderer turns a sorted mapping of ``key -> value`` (``None`` = unset) into
+text that its shell evaluates exactly. Validation is shared: :func:`check`
+rejects names the shell cannot hold or reserves and values with NUL, naming
+the file and line the value came from, before a single byte is printed.
+"""
+
+from __future__ import annotations
+
+import re
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+
+from ..errors import ConfigError
+from ..model import Origin
+
+NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+_SAFE_RE = re.compile(r"[A-Za-z0-9+,\-./=_]+\Z")
+
+# Names no shell lets a script set (or that would break envshim's own state).
+COMMON_RESERVED = frozenset({"_", "ENVSHIM_STATE"})
+
+
+def is_safe_bare(value: str) -> bool:
+    """True when ``value`` needs no quoting in any shell (mise's rule)."""
+    return bool(_SAFE_RE.match(value))
+
+
+def single_quote_posix(value: str) -> str:
+    """POSIX single quoting: every byte literal, ``'`` written as ``'\\''``."""
+    if is_safe_bare(value):
+        return value
+    return "'" + value.replace("'", "'\\''") + "'"
+
+
+class Renderer(ABC):
+    name: str
+    reserved: frozenset[str] = frozenset()
+
+    @abstractmethod
+    def export(self, key: str, value: str) -> str: ...
+
+    @abstractmethod
+    def unset(self, key: str) -> str: ...
+
+    def render(self, changes: Mapping[str, str | None]) -> str:
+        """The whole script: one line per key, sorted; callers validate first."""
+        lines = [
+            self.unset(k) if v is None else self.export(k, v) for k, v in sorted(changes.items())
+        ]
+        return "".join(line + "\n" for line in lines)
+
+
+def check(
+    renderer: Renderer,
+    changes: Mapping[str, str | None],
+    origins: Mapping[str, Origin] | None = None,
+) -> None:
+    """Raise :class:`ConfigError` for the first bad name or value, naming its source."""
+    for key in sorted(changes):
+        value = changes[key]
+        origin = (origins or {}).get(key)
+        path = origin.path if origin else None
+        line = origin.line if origin else None
+        if not NAME_RE.match(key):
+            raise ConfigError(
+                f"{key!r} is not a valid variable name",
+                path=path, line=line,
+                hint="use letters, digits and '_', not starting with a digit",
+            )
+        if key in renderer.reserved or key in COMMON_RESERVED:
+            raise ConfigError(
+                f"{key} is reserved by {renderer.name}", path=path, line=line,
+                hint="rename the variable",
+            )
+        if value is not None and "\0" in value:
+            raise ConfigError(
+                f"the value of {key} contains a NUL byte, which no environment can hold",
+                path=path, line=line,
+            )

@@ -1,0 +1,98 @@
+"""Shared test fixtures.
+
+Real tools only. ``need(tool)`` skips a test whose tool is missing, naming the
+tool; under ``ENVSHIM_REQUIRE_TOOLS=1`` (CI) it fails instead, so a missing
+install can never pass as a skip.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+VECTORS = REPO.parent / "shared" / "vectors"
+REQUIRE_TOOLS = os.environ.get("ENVSHIM_REQUIRE_TOOLS") == "1"
+
+# The environment variables a test may inherit; everything else (MISE_*, SOPS_*,
+# DIRENV_*, ENVSHIM_*, the developer's own secrets) is left behind.
+_KEEP = ("PATH", "LANG", "LC_ALL", "TERM", "TMPDIR", "SYSTEMROOT")
+
+
+def need(tool: str) -> str:
+    """The absolute path of ``tool``; skip (or fail under ENVSHIM_REQUIRE_TOOLS=1) without it."""
+    found = shutil.which(tool)
+    if found:
+        return found
+    if REQUIRE_TOOLS:
+        pytest.fail(f"required tool not installed: {tool} (ENVSHIM_REQUIRE_TOOLS=1)")
+    pytest.skip(f"{tool} not installed")
+
+
+def need_vectors() -> Path:
+    if VECTORS.is_dir():
+        return VECTORS
+    if REQUIRE_TOOLS:
+        pytest.fail(f"interop vectors missing at {VECTORS}")
+    pytest.skip("interop vectors (../shared/vectors) not present")
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> Path:
+    """An empty home directory with its own XDG dirs."""
+    h = tmp_path / "home"
+    for sub in (".config", ".local/share", ".cache", ".local/state"):
+        (h / sub).mkdir(parents=True)
+    return h
+
+
+@pytest.fixture
+def clean_env(home: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """A minimal environment pointing every per-user location into ``home``.
+
+    ``os.environ`` is replaced by it for the test, so in-process calls and
+    subprocesses (which get ``env=clean_env``) see the same thing.
+    """
+    env = {k: os.environ[k] for k in _KEEP if k in os.environ}
+    env.setdefault("LANG", "C.UTF-8")
+    env.update(
+        HOME=str(home),
+        XDG_CONFIG_HOME=str(home / ".config"),
+        XDG_DATA_HOME=str(home / ".local/share"),
+        XDG_CACHE_HOME=str(home / ".cache"),
+        XDG_STATE_HOME=str(home / ".local/state"),
+        MISE_YES="1",
+    )
+    for key in list(os.environ):
+        monkeypatch.delenv(key, raising=False)
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    return env
+
+
+def run_envshim(
+    *args: str,
+    env: Mapping[str, str] | None = None,
+    cwd: str | os.PathLike[str] | None = None,
+    input: str | None = None,
+    check: bool = False,
+) -> subprocess.CompletedProcess[str]:
+    """Run the real CLI in a subprocess (``python -m envshim``)."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "envshim", *args],
+        env=dict(env if env is not None else os.environ),
+        cwd=cwd,
+        input=input,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    if check and proc.returncode != 0:
+        raise AssertionError(f"envshim {' '.join(args)} failed ({proc.returncode}): {proc.stderr}")
+    return proc

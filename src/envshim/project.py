@@ -14,9 +14,16 @@ from .errors import ConfigError
 OPTIONS_FILE = "envshim.toml"
 # A directory holding one of these is a project root when no envshim.toml is above.
 ROOT_MARKERS = (
-    OPTIONS_FILE, "mise.toml", ".mise.toml", "mise.local.toml", ".mise.local.toml",
-    ".config/mise.toml", ".config/mise/config.toml", "mise/config.toml",
-    ".mise/config.toml", ".sops.yaml",
+    OPTIONS_FILE,
+    "mise.toml",
+    ".mise.toml",
+    "mise.local.toml",
+    ".mise.local.toml",
+    ".config/mise.toml",
+    ".config/mise/config.toml",
+    "mise/config.toml",
+    ".mise/config.toml",
+    ".sops.yaml",
 )
 KNOWN_OPTIONS = {"files", "user_store", "required", "missing_key", "profiles", "env"}
 
@@ -58,7 +65,8 @@ def read_options(path: Path) -> dict[str, Any]:
     unknown = sorted(set(data) - KNOWN_OPTIONS)
     if unknown:
         raise ConfigError(
-            f"unknown option {unknown[0]!r}", path=path,
+            f"unknown option {unknown[0]!r}",
+            path=path,
             hint=f"known options are {', '.join(sorted(KNOWN_OPTIONS))}",
         )
     return data

@@ -31,12 +31,24 @@ def resolve(
     """
     environ = dict(os.environ if environ is None else environ)
     project = find_project(path, env, environ)
-    mode = missing_key or project.options.get("missing_key") or environ.get("ENVSHIM_MISSING_KEY") or "error"
+    mode = (
+        missing_key
+        or project.options.get("missing_key")
+        or environ.get("ENVSHIM_MISSING_KEY")
+        or "error"
+    )
     if mode not in MISSING_KEY_MODES:
-        raise UsageError(f"--missing-key must be one of {', '.join(MISSING_KEY_MODES)}, not {mode!r}")
+        raise UsageError(
+            f"--missing-key must be one of {', '.join(MISSING_KEY_MODES)}, not {mode!r}"
+        )
     ctx = LayerContext(
-        cwd=project.cwd, root=project.root, profiles=project.profiles, environ=environ,
-        options=dict(project.options), missing_key=mode, from_mise=from_mise,
+        cwd=project.cwd,
+        root=project.root,
+        profiles=project.profiles,
+        environ=environ,
+        options=dict(project.options),
+        missing_key=mode,
+        from_mise=from_mise,
     )
     if project.options_path:
         ctx.read(project.options_path)

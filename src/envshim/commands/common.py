@@ -4,19 +4,35 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ..merge import Resolution
 
 
 def add_project_options(parser: argparse.ArgumentParser, *, directory: bool = True) -> None:
-    parser.add_argument("--env", "-e", metavar="PROFILE",
-                        help="profile(s), comma separated (default: $ENVSHIM_ENV, then $MISE_ENV)")
-    parser.add_argument("--missing-key", choices=("error", "warn", "skip"),
-                        help="when no identity can decrypt a secret file (default: $ENVSHIM_MISSING_KEY or error)")
+    parser.add_argument(
+        "--env",
+        "-e",
+        metavar="PROFILE",
+        help="profile(s), comma separated (default: $ENVSHIM_ENV, then $MISE_ENV)",
+    )
+    parser.add_argument(
+        "--missing-key",
+        choices=("error", "warn", "skip"),
+        help="when no identity can decrypt a secret file (default: $ENVSHIM_MISSING_KEY or error)",
+    )
     if directory:
-        parser.add_argument("dir", nargs="?", default=".", metavar="DIR",
-                            help="project directory (default: the current one)")
+        parser.add_argument(
+            "dir",
+            nargs="?",
+            default=".",
+            metavar="DIR",
+            help="project directory (default: the current one)",
+        )
 
 
-def resolve_from_args(args: argparse.Namespace, *, from_mise: bool = False):  # noqa: ANN201
+def resolve_from_args(args: argparse.Namespace, *, from_mise: bool = False) -> Resolution:
     from ..resolve import resolve
 
     resolution = resolve(args.dir, args.env, missing_key=args.missing_key, from_mise=from_mise)

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import os
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from .errors import ConfigError
+from .tomlread import load_toml
 
 OPTIONS_FILE = "envshim.toml"
 # A directory holding one of these is a project root when no envshim.toml is above.
@@ -56,12 +56,7 @@ def find_root(cwd: Path) -> Path:
 
 
 def read_options(path: Path) -> dict[str, Any]:
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"invalid TOML: {exc}", path=path, hint="fix the syntax") from None
-    except OSError as exc:
-        raise ConfigError(f"cannot read: {exc.strerror}", path=path) from None
+    data = load_toml(path)
     unknown = sorted(set(data) - KNOWN_OPTIONS)
     if unknown:
         raise ConfigError(

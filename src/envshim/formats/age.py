@@ -1,0 +1,184 @@
+"""Plain age files (``*.age``, armored or binary) whose plaintext is a dotenv file.
+
+The plaintext is read with the common dotenv rules (:func:`..formats.dotenv.parse`)
+and never interpolated. Decryption happens in memory with pyrage, imported only
+when an age file is actually read.
+
+This module also holds what every age-based reader shares: the identities of
+one resolution (loaded once, on first need) and :class:`NoMatchingKey`, the
+error that ``--missing-key`` may turn into a warning or a silent skip.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ..errors import ConfigError, DecryptError
+
+if TYPE_CHECKING:
+    from ..layers.base import LayerContext
+    from .dotenv import Binding
+
+ARMOR_BEGIN = b"-----BEGIN AGE ENCRYPTED FILE-----"
+ARMOR_END = b"-----END AGE ENCRYPTED FILE-----"
+MAGIC = b"age-encryption.org/v1"
+
+
+class NoMatchingKey(DecryptError):
+    """None of the user's identities can open the file (as opposed to a damaged file).
+
+    Only this error is subject to ``--missing-key``: a tampered or truncated
+    file is always an error.
+    """
+
+
+def identities_for(ctx: LayerContext) -> list[Any]:
+    """``keys.load_identities`` for this context, once; identity files join the watch list.
+
+    Loaded on first need, so a project without secret files never imports pyrage;
+    kept on the context so that every file and inline value of one resolution
+    shares them (and a passphrase is asked once).
+    """
+    cached = getattr(ctx, "_age_identities", None)
+    if cached is None:
+        from .. import keys
+
+        cached = keys.load_identities(ctx.environ, ctx.warnings)
+        ctx.watch.extend(keys.identity_files(ctx.environ))
+        ctx._age_identities = cached  # type: ignore[attr-defined]
+    return cached
+
+
+def describe_identities(identities: Sequence[Any]) -> str:
+    """Public keys only, shortened: ``age1abc…, ssh-ed25519 AAAAC3Nz…``."""
+    if not identities:
+        return "you have no age identity"
+    shown = []
+    for ident in identities:
+        rec = str(ident.recipient)
+        if rec.startswith("ssh-"):
+            kind, _, body = rec.partition(" ")
+            rec = f"{kind} {body[:20]}…"
+        shown.append(rec)
+    return f"none of your identities ({', '.join(shown)})"
+
+
+def is_age(data: bytes) -> bool:
+    head = data.lstrip()[:64]
+    return head.startswith(ARMOR_BEGIN) or data.startswith(MAGIC)
+
+
+def dearmor(data: bytes) -> bytes:
+    """The binary age file inside the ASCII armor (only to read the header's stanzas)."""
+    text = data.strip()
+    if not text.startswith(ARMOR_BEGIN):
+        return data
+    lines = text.splitlines()
+    body = b"".join(ln.strip() for ln in lines[1:] if ln.strip() and not ln.startswith(b"-----"))
+    try:
+        return base64.b64decode(body, validate=True)
+    except (binascii.Error, ValueError):
+        return b""
+
+
+def stanza_summary(data: bytes) -> str:
+    """What the header says about the recipients: counts of stanza types (no keys are stored)."""
+    raw = dearmor(data)
+    counts: dict[str, int] = {}
+    for line in raw.split(b"\n")[1:]:
+        if line.startswith(b"---"):
+            break
+        if line.startswith(b"-> "):
+            kind = line[3:].split(b" ", 1)[0].decode("ascii", "replace")
+            counts[kind] = counts.get(kind, 0) + 1
+    if not counts:
+        return "the header lists no recipients"
+    parts = [f"{n} {kind} recipient{'s' if n > 1 else ''}" for kind, n in counts.items()]
+    return "age files do not record recipients' keys; its header has " + ", ".join(parts)
+
+
+def decrypt_bytes(
+    data: bytes, identities: Sequence[Any], path: str | Path, *, what: str | None = None
+) -> bytes:
+    """Decrypt an age file (armored or binary) in memory.
+
+    Raises :class:`NoMatchingKey` when no identity is a recipient, and
+    :class:`DecryptError` for anything else (damaged, truncated, not age).
+    ``what`` names the thing inside ``path`` (a key of an inline value).
+    """
+    import pyrage
+
+    label = f"{what}: " if what else ""
+    name = Path(path).name
+    if not identities:
+        raise NoMatchingKey(
+            f"{label}you have no age identity, so {name} cannot be decrypted; {stanza_summary(data)}",
+            path=path,
+            hint="run `envshim key new` (or set SOPS_AGE_KEY_FILE), `envshim key show`, "
+            "and ask a maintainer to run `envshim recipients add`",
+        )
+    try:
+        return pyrage.decrypt(data, [i.identity for i in identities])
+    except pyrage.DecryptError as exc:
+        reason = str(exc)
+    except Exception as exc:
+        reason = f"{type(exc).__name__}: {exc}"
+    if "No matching keys" in reason:
+        kinds = stanza_summary(data)
+        extra = ""
+        if "mlkem" in kinds.lower() or "pq" in kinds.lower():
+            extra = " (post-quantum recipients are not supported by envshim's age library)"
+        raise NoMatchingKey(
+            f"{label}{describe_identities(identities)} is a recipient of {name}; {kinds}{extra}",
+            path=path,
+            hint="run `envshim key show` and ask a maintainer to run `envshim recipients add`",
+        )
+    # pyrage's messages describe the structure (armor, header, MAC), never the plaintext
+    raise DecryptError(
+        f"{label}cannot decrypt: {reason.splitlines()[0] if reason else 'invalid age file'}",
+        path=path,
+        hint="the file is damaged or not an age file; restore it from git",
+    )
+
+
+def read_file(path: Path, ctx: LayerContext) -> list[Binding]:
+    """The dotenv bindings of an age file, decrypted in memory."""
+    from .dotenv import parse
+
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise DecryptError(f"cannot read: {exc.strerror}", path=path) from None
+    if not is_age(data):
+        raise DecryptError(
+            "not an age file (no age header)",
+            path=path,
+            hint="encrypt it with `age -r <recipient>` or restore it from git",
+        )
+    plain = decrypt_bytes(data, identities_for(ctx), path)
+    try:
+        text = plain.decode("utf-8")
+    except UnicodeDecodeError:
+        raise DecryptError(
+            "the decrypted content is not UTF-8 text",
+            path=path,
+            hint="an age secret file must hold a dotenv file",
+        ) from None
+    try:
+        return parse(text, str(path))
+    except ConfigError as exc:
+        # the parser may quote a character of the bad line: that is plaintext here
+        message = re.sub(
+            r"^invalid dotenv line: .*$", "invalid dotenv line (expected KEY=VALUE)", exc.message
+        )
+        raise DecryptError(
+            f"decrypted content: {message}",
+            path=path,
+            line=exc.line,
+            hint="fix it with `envshim secrets edit`",
+        ) from None

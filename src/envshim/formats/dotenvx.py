@@ -1,0 +1,259 @@
+"""dotenvx files: a dotenv whose values may be ``encrypted:<base64>``.
+
+Read only, so a dotenvx team can move to envshim without re-encrypting on day
+one. The construction is eciesjs' defaults as dotenvx uses them:
+
+* the private key is 32 bytes of hex (``DOTENV_PRIVATE_KEY[_NAME]``), a
+  secp256k1 scalar; the file names its public key in ``DOTENV_PUBLIC_KEY[_NAME]``
+  (33 bytes compressed, hex);
+* a value is ``ephemeral public key (65 bytes, uncompressed) || nonce (16) ||
+  tag (16) || ciphertext``;
+* the AES-256-GCM key is HKDF-SHA256 (no salt, no info, 32 bytes) of
+  ``ephemeral public key || shared point``, both uncompressed (65 bytes each).
+
+Private keys come from ``ctx.environ`` (every ``DOTENV_PRIVATE_KEY*``, each
+possibly a comma list, as dotenvx reads them) and from ``.env.keys`` next to the
+file; the one whose public key the file names is used. Plain values are literal:
+unlike dotenvx, envshim neither expands ``${VAR}`` nor runs ``$(command)``.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ..errors import ConfigError, DecryptError
+from .age import NoMatchingKey
+
+if TYPE_CHECKING:
+    from ..layers.base import LayerContext
+
+PREFIX = "encrypted:"
+PUBLIC = "DOTENV_PUBLIC_KEY"
+PRIVATE = "DOTENV_PRIVATE_KEY"
+KEYS_FILE = ".env.keys"
+
+# secp256k1: y² = x³ + 7 over F_p
+_P = 2**256 - 2**32 - 977
+_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
+_EPHEMERAL = 65
+_NONCE = 16
+_TAG = 16
+
+
+def looks_like_dotenvx(text: str) -> bool:
+    """A dotenv with a ``DOTENV_PUBLIC_KEY*`` and at least one ``encrypted:`` value."""
+    return PUBLIC in text and PREFIX in text
+
+
+@dataclass(frozen=True)
+class PrivateKey:
+    name: str  # DOTENV_PRIVATE_KEY_PRODUCTION, or ".env.keys: DOTENV_PRIVATE_KEY…"
+    scalar: int
+    public_hex: str  # compressed, as DOTENV_PUBLIC_KEY holds it
+
+
+def _add(p1: tuple[int, int] | None, p2: tuple[int, int] | None) -> tuple[int, int] | None:
+    """Affine point addition on secp256k1 (None is the point at infinity)."""
+    if p1 is None:
+        return p2
+    if p2 is None:
+        return p1
+    x1, y1 = p1
+    x2, y2 = p2
+    if x1 == x2:
+        if (y1 + y2) % _P == 0:
+            return None
+        lam = 3 * x1 * x1 * pow(2 * y1, -1, _P) % _P
+    else:
+        lam = (y2 - y1) * pow(x2 - x1, -1, _P) % _P
+    x3 = (lam * lam - x1 - x2) % _P
+    return x3, (lam * (x1 - x3) - y1) % _P
+
+
+def _private(name: str, text: str) -> PrivateKey | None:
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+    text = text.strip()
+    if not re.fullmatch(r"[0-9a-fA-F]{64}", text):
+        return None
+    scalar = int(text, 16)
+    if not 0 < scalar < _N:
+        return None
+    key = ec.derive_private_key(scalar, ec.SECP256K1())
+    public = key.public_key().public_bytes(Encoding.X962, PublicFormat.CompressedPoint)
+    return PrivateKey(name, scalar, public.hex())
+
+
+def _shared_point(scalar: int, ephemeral: bytes) -> bytes:
+    """``scalar · E`` uncompressed (65 bytes).
+
+    OpenSSL's ECDH gives only the x coordinate; of the two points with that x,
+    the right one is ``S`` such that ``S + E`` has the x of ``(scalar + 1) · E``,
+    which a second ECDH gives. Both multiplications stay in OpenSSL.
+    """
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    peer = ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256K1(), ephemeral)
+    nums = peer.public_numbers()
+    e_point = (nums.x, nums.y)
+    x = int.from_bytes(
+        ec.derive_private_key(scalar, ec.SECP256K1()).exchange(ec.ECDH(), peer), "big"
+    )
+    nxt = (scalar + 1) % _N
+    x_next = None
+    if nxt:
+        x_next = int.from_bytes(
+            ec.derive_private_key(nxt, ec.SECP256K1()).exchange(ec.ECDH(), peer), "big"
+        )
+    y = pow((x * x * x + 7) % _P, (_P + 1) // 4, _P)
+    chosen = y
+    for cand in (y, _P - y):
+        total = _add((x, cand), e_point)
+        if (total is None and x_next is None) or (total is not None and total[0] == x_next):
+            chosen = cand
+            break
+    return b"\x04" + x.to_bytes(32, "big") + chosen.to_bytes(32, "big")
+
+
+def decrypt_value(blob: bytes, key: PrivateKey) -> bytes:
+    """Open one eciesjs ciphertext; raises ``cryptography``'s InvalidTag on a wrong key or damage."""
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+    from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+    if len(blob) < _EPHEMERAL + _NONCE + _TAG:
+        raise ValueError("too short")
+    ephemeral = blob[:_EPHEMERAL]
+    nonce = blob[_EPHEMERAL : _EPHEMERAL + _NONCE]
+    tag = blob[_EPHEMERAL + _NONCE : _EPHEMERAL + _NONCE + _TAG]
+    body = blob[_EPHEMERAL + _NONCE + _TAG :]
+    shared = _shared_point(key.scalar, ephemeral)
+    aes_key = HKDF(hashes.SHA256(), 32, salt=None, info=None).derive(ephemeral + shared)
+    return AESGCM(aes_key).decrypt(nonce, body + tag, None)
+
+
+def _gather_keys(path: Path, ctx: LayerContext) -> list[PrivateKey]:
+    """Every private key on offer: the environment first, then ``.env.keys`` beside the file."""
+    from .dotenv import parse
+
+    found: list[tuple[str, str]] = []
+    for var, value in ctx.environ.items():
+        if var.startswith(PRIVATE):
+            found += [(var, part) for part in value.split(",")]
+    keys_file = path.parent / KEYS_FILE
+    ctx.watch.append(keys_file)
+    if keys_file.is_file():
+        ctx.read(keys_file)
+        try:
+            bindings = parse(keys_file.read_text(encoding="utf-8"), str(keys_file))
+        except ConfigError as exc:
+            # the parser may quote a character of the bad line: key material here
+            message = re.sub(
+                r"^invalid dotenv line: .*$",
+                "invalid dotenv line (expected KEY=VALUE)",
+                exc.message,
+            )
+            raise ConfigError(message, path=keys_file, line=exc.line, hint=exc.hint) from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"cannot read: {exc}", path=keys_file) from None
+        for b in bindings:
+            if b.key.startswith(PRIVATE):
+                found += [(f"{KEYS_FILE}: {b.key}", part) for part in b.value.split(",")]
+    out: list[PrivateKey] = []
+    seen: set[int] = set()
+    for name, text in found:
+        key = _private(name, text)
+        if key is None:
+            # never echo the value: it is a private key
+            raise DecryptError(
+                f"{name.split(': ')[-1]} is not a 64-digit hex private key",
+                path=keys_file if name.startswith(KEYS_FILE) else None,
+                hint="copy it again from the machine that ran `dotenvx encrypt`",
+            )
+        if key.scalar not in seen:
+            seen.add(key.scalar)
+            out.append(key)
+    return out
+
+
+def read_file(path: Path, ctx: LayerContext) -> list[tuple[str, str, int]]:
+    """``(key, value, line)`` for every binding of a dotenvx file, ``encrypted:`` values opened.
+
+    ``DOTENV_PUBLIC_KEY*`` lines are metadata and are left out.
+    """
+    from .dotenv import parse
+
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise DecryptError(f"cannot read: {exc}", path=path) from None
+    bindings = parse(text, str(path))
+    publics = {b.key: b.value.strip().lower() for b in bindings if b.key.startswith(PUBLIC)}
+    encrypted = [b for b in bindings if b.value.startswith(PREFIX)]
+    keys: list[PrivateKey] = _gather_keys(path, ctx) if encrypted else []
+    matching = [k for k in keys if k.public_hex in publics.values()]
+    # a file without a public key line: every key is worth a try, as dotenvx does
+    candidates = matching or ([] if publics else keys)
+    wanted = " or ".join(sorted(n.replace(PUBLIC, PRIVATE) for n in publics)) or PRIVATE
+    if encrypted and not candidates:
+        have = (
+            "no DOTENV_PRIVATE_KEY*"
+            if not keys
+            else (
+                "private keys " + ", ".join(k.name for k in keys) + " (none matches its public key)"
+            )
+        )
+        raise NoMatchingKey(
+            f"you have {have} for {path.name}",
+            path=path,
+            hint=f"set {wanted} (from the machine that ran `dotenvx encrypt`) "
+            f"or put {KEYS_FILE} next to the file",
+        )
+    out: list[tuple[str, str, int]] = []
+    for b in bindings:
+        if b.key.startswith(PUBLIC):
+            continue
+        if not b.value.startswith(PREFIX):
+            out.append((b.key, b.value, b.line))
+            continue
+        out.append((b.key, _open(b.key, b.value, b.line, path, candidates), b.line))
+    return out
+
+
+def _open(key: str, value: str, line: int, path: Path, candidates: list[PrivateKey]) -> str:
+    from cryptography.exceptions import InvalidTag
+
+    try:
+        blob = base64.b64decode(value[len(PREFIX) :].strip(), validate=True)
+    except (binascii.Error, ValueError):
+        raise DecryptError(
+            f"the encrypted value of {key} is not base64",
+            path=path,
+            line=line,
+            hint="restore the file from git",
+        ) from None
+    for candidate in candidates:
+        try:
+            plain = decrypt_value(blob, candidate)
+        except InvalidTag:
+            continue
+        except ValueError:
+            break
+        try:
+            return plain.decode("utf-8")
+        except UnicodeDecodeError:
+            raise DecryptError(
+                f"the decrypted value of {key} is not UTF-8", path=path, line=line
+            ) from None
+    raise DecryptError(
+        f"cannot decrypt {key}: the value is damaged or was encrypted to another key",
+        path=path,
+        line=line,
+        hint="restore the file from git, or check that the private key matches its public key",
+    )

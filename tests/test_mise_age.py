@@ -1,0 +1,179 @@
+"""mise's inline age values (``{ age = "…" }``, ``format = "zstd"``), written by the real mise."""
+
+from __future__ import annotations
+
+import importlib.util
+import secrets
+import shutil
+import subprocess
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from conftest import need, need_vectors
+from envshim.errors import DecryptError
+from envshim.formats.age import NoMatchingKey
+from envshim.formats.mise_age import decrypt_inline
+from envshim.layers.base import LayerContext
+
+
+def _ctx(root: Path, environ: dict[str, str], missing_key: str = "error") -> LayerContext:
+    return LayerContext(
+        cwd=root, root=root, profiles=[], environ=environ, options={}, missing_key=missing_key
+    )
+
+
+def _key_copy(src: Path, dest: Path) -> Path:
+    shutil.copy(src, dest)
+    dest.chmod(0o600)
+    return dest
+
+
+def _keygen(path: Path) -> str:
+    subprocess.run([need("age-keygen"), "-o", str(path)], check=True, capture_output=True)
+    path.chmod(0o600)
+    return subprocess.run(
+        [need("age-keygen"), "-y", str(path)], check=True, capture_output=True, text=True
+    ).stdout.strip()
+
+
+def _age_entry(entry: object) -> tuple[str, str | None]:
+    """``{ age = "…" }`` or ``{ age = { value = "…", format = "…" } }`` → (value, format)."""
+    assert isinstance(entry, dict)
+    age = entry["age"]
+    if isinstance(age, str):
+        return age, None
+    return age["value"], age.get("format")
+
+
+def test_vector(clean_env, tmp_path):
+    vec = need_vectors() / "generated"
+    table = tomllib.loads((vec / "mise-inline-age" / "mise.toml").read_text())["env"]
+    assert table["PLAIN"] == "x"
+    value, fmt = _age_entry(table["INLINE_SECRET"])
+    alice = _key_copy(vec / "alice.key", tmp_path / "alice.txt")
+    ctx = _ctx(tmp_path, {**clean_env, "SOPS_AGE_KEY_FILE": str(alice)})
+    assert decrypt_inline(value, fmt, ctx) == "inline s3cret ✓"
+    bob = _key_copy(vec / "bob.key", tmp_path / "bob.txt")
+    ctx = _ctx(tmp_path, {**clean_env, "SOPS_AGE_KEY_FILE": str(bob)})
+    with pytest.raises(NoMatchingKey) as info:
+        decrypt_inline(value, fmt, ctx, key="INLINE_SECRET", path="mise.toml", line=3)
+    assert str(info.value).startswith("mise.toml:3: INLINE_SECRET: ")
+
+
+def _mise_set(proj: Path, env: dict[str, str], key: str, value: str, *recipient: str) -> None:
+    subprocess.run(
+        [
+            need("mise"),
+            "set",
+            "--file",
+            str(proj / "mise.toml"),
+            "--age-encrypt",
+            *recipient,
+            f"{key}={value}",
+        ],
+        cwd=proj,
+        env={**env, "MISE_EXPERIMENTAL": "1"},
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+
+
+@pytest.fixture
+def fresh(clean_env, tmp_path):
+    """A mise.toml with a small (raw) and a large (zstd) value, written by the real mise."""
+    pub = _keygen(tmp_path / "key.txt")
+    proj = tmp_path / "proj"
+    proj.mkdir()
+    small = "small " + secrets.token_hex(8) + " ✓ $HOME"
+    big = "-----BEGIN CERT-----\n" + "\n".join(secrets.token_hex(32) for _ in range(40))
+    _mise_set(proj, clean_env, "SMALL", small, "--age-recipient", pub)
+    _mise_set(proj, clean_env, "BIG", big, "--age-recipient", pub)
+    table = tomllib.loads((proj / "mise.toml").read_text())["env"]
+    env = {**clean_env, "SOPS_AGE_KEY_FILE": str(tmp_path / "key.txt")}
+    return table, env, {"SMALL": small, "BIG": big}, proj
+
+
+def test_fresh_raw_value(fresh):
+    table, env, expected, proj = fresh
+    value, fmt = _age_entry(table["SMALL"])
+    assert fmt in (None, "raw")
+    assert decrypt_inline(value, fmt, _ctx(proj, env), key="SMALL") == expected["SMALL"]
+
+
+def test_fresh_zstd_value(fresh):
+    need("zstd")
+    table, env, expected, proj = fresh
+    value, fmt = _age_entry(table["BIG"])
+    assert fmt == "zstd"  # mise compresses ciphertext over 1 KiB
+    assert decrypt_inline(value, fmt, _ctx(proj, env), key="BIG") == expected["BIG"]
+
+
+@pytest.mark.skipif(
+    importlib.util.find_spec("zstandard") is not None,
+    reason="the zstandard package is installed, so no zstd program is needed",
+)
+def test_zstd_without_a_decompressor_names_the_key(fresh):
+    table, env, expected, proj = fresh
+    value, fmt = _age_entry(table["BIG"])
+    ctx = _ctx(proj, {**env, "PATH": str(proj / "no-such-bin")})
+    with pytest.raises(DecryptError) as info:
+        decrypt_inline(value, fmt, ctx, key="BIG", path=proj / "mise.toml", line=2)
+    text = str(info.value)
+    assert "mise.toml:2: BIG is zstd-compressed" in text
+    assert "zstandard" in text and "zstd" in text
+    assert expected["BIG"][:30] not in text
+
+
+def test_fresh_ssh_recipient(clean_env, home, tmp_path):
+    from test_age_files import _ssh_keypair
+
+    _ssh_keypair(home)
+    proj = tmp_path / "proj"
+    proj.mkdir()
+    value = "via ssh " + secrets.token_hex(8)
+    _mise_set(
+        proj,
+        clean_env,
+        "SSH_SECRET",
+        value,
+        "--age-ssh-recipient",
+        str(home / ".ssh" / "id_ed25519.pub"),
+    )
+    table = tomllib.loads((proj / "mise.toml").read_text())["env"]
+    enc, fmt = _age_entry(table["SSH_SECRET"])
+    assert decrypt_inline(enc, fmt, _ctx(proj, clean_env), key="SSH_SECRET") == value
+
+
+def test_missing_key_modes(fresh, clean_env):
+    table, _env, _expected, proj = fresh
+    value, fmt = _age_entry(table["SMALL"])
+    for mode in ("error", "warn", "skip"):
+        ctx = _ctx(proj, clean_env, mode)  # no identity at all
+        with pytest.raises(NoMatchingKey):
+            decrypt_inline(value, fmt, ctx, key="SMALL")
+        assert len(ctx.warnings) == (1 if mode == "warn" else 0)
+        if mode == "warn":
+            assert "SMALL" in ctx.warnings[0] and "left out" in ctx.warnings[0]
+
+
+def test_damaged_values(fresh):
+    table, env, _expected, proj = fresh
+    value, fmt = _age_entry(table["SMALL"])
+    ctx = _ctx(proj, env)
+    with pytest.raises(DecryptError, match="not base64"):
+        decrypt_inline(value[:-3] + "!!!", fmt, ctx, key="SMALL")
+    with pytest.raises(DecryptError) as info:
+        decrypt_inline(value[:40], fmt, ctx, key="SMALL")
+    assert not isinstance(info.value, NoMatchingKey)
+    with pytest.raises(DecryptError, match="unknown age format"):
+        decrypt_inline(value, "brotli", ctx, key="SMALL")
+
+
+def test_legacy_prefix(fresh):
+    """``age64:v1:`` strings (older mise) carry the format in the prefix."""
+    table, env, expected, proj = fresh
+    value, _fmt = _age_entry(table["SMALL"])
+    assert decrypt_inline("age64:v1:" + value, None, _ctx(proj, env)) == expected["SMALL"]

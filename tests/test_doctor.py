@@ -1,0 +1,207 @@
+"""``envshim doctor``: each check against real files, real git, real age and mise."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from conftest import need, run_envshim
+
+SECRET = "hunter2-correct-horse"
+
+
+def git(cwd: Path, *args: str) -> str:
+    need("git")
+    env = {
+        **os.environ,
+        "GIT_AUTHOR_NAME": "t",
+        "GIT_AUTHOR_EMAIL": "t@e",
+        "GIT_COMMITTER_NAME": "t",
+        "GIT_COMMITTER_EMAIL": "t@e",
+    }
+    return subprocess.run(
+        ["git", *args], cwd=cwd, env=env, capture_output=True, text=True, check=True
+    ).stdout
+
+
+@pytest.fixture
+def project(tmp_path: Path, clean_env) -> Path:
+    p = tmp_path / "proj"
+    p.mkdir()
+    git(p, "init", "-q", "-b", "main")
+    (p / "envshim.toml").write_text("")
+    return p
+
+
+def key_file(home: Path) -> Path:
+    return home / ".config" / "sops" / "age" / "keys.txt"
+
+
+def make_key(path: Path) -> str:
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    subprocess.run([need("age-keygen"), "-o", str(path)], capture_output=True, check=True)
+    return subprocess.run(
+        ["age-keygen", "-y", str(path)], capture_output=True, text=True, check=True
+    ).stdout.strip()
+
+
+def age_file(path: Path, text: str, recipient: str) -> None:
+    subprocess.run([need("age"), "-r", recipient, "-o", str(path)], input=text.encode(), check=True)
+
+
+def doctor(project: Path, env: dict[str, str], *args: str) -> tuple[int, dict[str, list[dict]]]:
+    out = run_envshim("doctor", "--json", "--shell", "bash", *args, env=env, cwd=project)
+    assert out.stderr == "", out.stderr
+    data = json.loads(out.stdout)
+    by_check: dict[str, list[dict]] = {}
+    for c in data["checks"]:
+        by_check.setdefault(c["check"], []).append(c)
+    assert data["ok"] == (out.returncode == 0)
+    return out.returncode, by_check
+
+
+def statuses(checks: dict[str, list[dict]]) -> dict[str, str]:
+    return {k: ",".join(c["status"] for c in v) for k, v in checks.items()}
+
+
+def test_fresh_home_no_key_then_fix_creates_it(project, clean_env, home):
+    code, checks = doctor(project, clean_env)
+    assert code == 1
+    assert checks["identity"][0]["status"] == "fail"
+    assert checks["identity"][0]["next"].startswith("envshim join")
+    assert checks["gitignore"][0]["status"] == "fail"
+    code, checks = doctor(project, clean_env, "--fix")
+    assert code == 0, checks
+    path = key_file(home)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
+    assert checks["identity"][0]["fixed"] == f"created {path}"
+    assert "added .env, .env.keys" in checks["gitignore"][0]["fixed"]
+    ignored = (project / ".gitignore").read_text().splitlines()
+    assert ignored == [".env", ".env.keys"]
+    assert not list(project.glob("*.lock"))  # no lock file left in the repository
+    # nothing left to fix: a second --fix changes nothing
+    code, checks = doctor(project, clean_env, "--fix")
+    assert code == 0 and not any(c["fixed"] for cs in checks.values() for c in cs)
+
+
+def test_key_readable_by_others_fails_with_chmod_and_fix_tightens_it(project, clean_env, home):
+    path = key_file(home)
+    make_key(path)
+    path.chmod(0o644)
+    (project / ".gitignore").write_text(".env\n.env.keys\n")
+    code, checks = doctor(project, clean_env)
+    assert code == 1
+    assert checks["identity"][0]["status"] == "fail"
+    assert checks["identity"][0]["next"] == f"run `chmod 600 {path}`"
+    code, checks = doctor(project, clean_env, "--fix")
+    assert code == 0 and checks["identity"][0]["fixed"] == f"chmod 600 {path}"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+
+
+def test_text_output_has_one_line_per_check_with_marks(project, clean_env, home):
+    make_key(key_file(home))
+    out = run_envshim("doctor", "--shell", "bash", env=clean_env, cwd=project)
+    assert out.returncode == 1
+    lines = out.stdout.splitlines()
+    assert lines[0].startswith("✓ versions: python 3.")
+    assert "✗ gitignore: not ignored: .env, .env.keys → printf" in out.stdout
+    assert lines[-1] == "1 problem(s) to fix"
+
+
+def test_shell_hook_found_in_rc_file_or_next_step(project, clean_env, home):
+    make_key(key_file(home))
+    (project / ".gitignore").write_text(".env\n.env.keys\n")
+    code, checks = doctor(project, clean_env)
+    assert code == 0  # a missing hook is a warning: `envshim run` works without it
+    assert checks["shell"][0]["status"] == "warn"
+    assert checks["shell"][0]["next"].startswith(
+        """echo 'eval "$(envshim hook bash)"' >> ~/.bashrc"""
+    )
+    (home / ".bashrc").write_text('# mine\neval "$(envshim hook bash)"\n')
+    _, checks = doctor(project, clean_env)
+    assert checks["shell"][0]["status"] == "ok"
+    fish_conf = home / ".config" / "fish" / "config.fish"
+    fish_conf.parent.mkdir(parents=True)
+    fish_conf.write_text("direnv hook fish | source\n")
+    out = run_envshim("doctor", "--json", "--shell", "fish", env=clean_env, cwd=project)
+    shell = next(c for c in json.loads(out.stdout)["checks"] if c["check"] == "shell")
+    assert shell["status"] == "warn" and "does not `use envshim`" in shell["message"]
+    (project / ".envrc").write_text("use envshim\n")
+    out = run_envshim("doctor", "--json", "--shell", "fish", env=clean_env, cwd=project)
+    shell = next(c for c in json.loads(out.stdout)["checks"] if c["check"] == "shell")
+    assert shell["status"] == "ok"
+
+
+def test_age_team_file_for_another_key_fails_decrypt_naming_the_file(
+    project, clean_env, home, tmp_path
+):
+    make_key(key_file(home))
+    other = make_key(tmp_path / "other.txt")
+    (project / ".gitignore").write_text(".env\n.env.keys\n")
+    age_file(project / "secrets.env.age", f"DB_PASSWORD={SECRET}\n", other)
+    code, checks = doctor(project, clean_env)
+    assert code == 1
+    assert checks["decrypt"][0]["status"] == "fail"
+    assert checks["decrypt"][0]["message"].startswith("secrets.env.age: ")
+    assert SECRET not in json.dumps(checks)
+
+
+def test_required_keys_from_options_mise_and_example(project, clean_env, home):
+    me = make_key(key_file(home))
+    (project / ".gitignore").write_text(".env\n.env.keys\n")
+    (project / "envshim.toml").write_text('required = ["DB_PASSWORD", "API_URL"]\n')
+    (project / "mise.toml").write_text('[env]\nAPI_URL = "http://x"\nTOKEN = { required = true }\n')
+    (project / ".env.example").write_text("# copy me\nDB_PASSWORD=\nREGION=eu\n")
+    age_file(project / "secrets.env.age", f"DB_PASSWORD={SECRET}\n", me)
+    env = {**clean_env, "REGION": "us", "API_URL": "http://x"}
+    code, checks = doctor(project, env)
+    assert code == 1
+    assert checks["required"][0]["message"] == "missing: TOKEN (mise.toml)"
+    assert checks["required"][0]["next"].startswith("`envshim user set TOKEN`")
+    assert checks["decrypt"][0]["status"] == "ok"
+    code, checks = doctor(project, {**env, "TOKEN": "t"})
+    assert checks["required"][0]["status"] == "ok", checks
+    assert code == 0
+
+
+def test_tracked_plaintext_env_with_a_secret_and_tracked_env_keys(project, clean_env, home):
+    me = make_key(key_file(home))
+    (project / ".gitignore").write_text(".env\n.env.keys\n")
+    age_file(project / "secrets.env.age", f"DB_PASSWORD={SECRET}\n", me)
+    (project / ".env.local").write_text(f"DB_PASSWORD={SECRET}\n")
+    (project / ".env.example").write_text("DB_PASSWORD=\n")
+    git(project, "add", ".env.local", ".env.example")
+    code, checks = doctor(project, clean_env)
+    assert code == 1
+    [tracked] = checks["tracked plaintext"]
+    assert tracked["status"] == "fail"
+    assert tracked["message"] == ".env.local is tracked by git and holds the value of DB_PASSWORD"
+    assert tracked["next"].startswith("git rm --cached .env.local")
+    assert SECRET not in json.dumps(checks)
+    git(project, "rm", "-q", "--cached", ".env.local")
+    (project / ".env.keys").write_text("DOTENV_PRIVATE_KEY=abc\n")
+    git(project, "add", "-f", ".env.keys")
+    code, checks = doctor(project, clean_env)
+    assert (
+        code == 1
+        and ".env.keys (private dotenvx keys) is tracked"
+        in checks["tracked plaintext"][0]["message"]
+    )
+
+
+def test_mise_directive_without_the_plugin_fails(project, clean_env, home):
+    need("mise")
+    make_key(key_file(home))
+    (project / ".gitignore").write_text(".env\n.env.keys\n")
+    (project / "mise.toml").write_text("[env]\nA = '1'\n_.envshim = {}\n")
+    code, checks = doctor(project, clean_env)
+    assert code == 1
+    [mise] = checks["mise"]
+    assert mise["status"] == "fail" and "every `mise env` fails" in mise["message"]
+    assert mise["next"].startswith("mise plugins link envshim ")

@@ -115,19 +115,22 @@ def decrypt_bytes(
 
     label = f"{what}: " if what else ""
     name = Path(path).name
-    if not identities:
+    # With no identity, a throwaway one still makes pyrage check the header, so a
+    # damaged file is reported as damaged (and never skipped by --missing-key).
+    keys = [i.identity for i in identities] or [pyrage.x25519.Identity.generate()]
+    try:
+        return pyrage.decrypt(data, keys)
+    except pyrage.DecryptError as exc:
+        reason = str(exc)
+    except Exception as exc:  # pyrage raises plain errors for some headers
+        reason = f"{type(exc).__name__}: {exc}"
+    if "No matching keys" in reason and not identities:
         raise NoMatchingKey(
             f"{label}you have no age identity, so {name} cannot be decrypted; {stanza_summary(data)}",
             path=path,
             hint="run `envshim key new` (or set SOPS_AGE_KEY_FILE), `envshim key show`, "
             "and ask a maintainer to run `envshim recipients add`",
         )
-    try:
-        return pyrage.decrypt(data, [i.identity for i in identities])
-    except pyrage.DecryptError as exc:
-        reason = str(exc)
-    except Exception as exc:
-        reason = f"{type(exc).__name__}: {exc}"
     if "No matching keys" in reason:
         kinds = stanza_summary(data)
         extra = ""

@@ -66,16 +66,20 @@ def check(
         if not NAME_RE.match(key):
             raise ConfigError(
                 f"{key!r} is not a valid variable name",
-                path=path, line=line,
+                path=path,
+                line=line,
                 hint="use letters, digits and '_', not starting with a digit",
             )
         if key in renderer.reserved or key in COMMON_RESERVED:
             raise ConfigError(
-                f"{key} is reserved by {renderer.name}", path=path, line=line,
+                f"{key} is reserved by {renderer.name}",
+                path=path,
+                line=line,
                 hint="rename the variable",
             )
         if value is not None and "\0" in value:
             raise ConfigError(
                 f"the value of {key} contains a NUL byte, which no environment can hold",
-                path=path, line=line,
+                path=path,
+                line=line,
             )

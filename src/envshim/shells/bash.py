@@ -1,17 +1,22 @@
-"""bash: ``export K='v'`` with POSIX single quotes."""
+"""bash: ``export K='v'`` with POSIX single quotes.
+
+Single quotes keep every byte, and bash never applies history expansion (``!``)
+inside them, not even interactively.
+"""
 
 from __future__ import annotations
 
 from .base import Renderer, single_quote_posix
 
-# Read-only or special in bash: assigning them fails or changes the shell itself.
-BASH_RESERVED = frozenset({
-    "BASHOPTS", "BASHPID", "BASH_ALIASES", "BASH_ARGC", "BASH_ARGV", "BASH_ARGV0",
-    "BASH_CMDS", "BASH_COMMAND", "BASH_LINENO", "BASH_REMATCH", "BASH_SOURCE",
-    "BASH_SUBSHELL", "BASH_VERSINFO", "DIRSTACK", "EPOCHREALTIME", "EPOCHSECONDS",
-    "EUID", "FUNCNAME", "GROUPS", "HISTCMD", "LINENO", "PIPESTATUS", "PPID", "RANDOM",
-    "SECONDS", "SHELLOPTS", "SRANDOM", "UID",
-})
+# Measured by tests/test_shells_reserved.py (non-interactive and interactive):
+# names bash refuses (read-only) or does not keep as written (integer-typed,
+# dynamic, arrays). Names that only warn (LC_ALL) are fine and not listed.
+_BASH_RESERVED_NAMES = """
+    BASHOPTS BASHPID BASH_ALIASES BASH_ARGC BASH_ARGV BASH_CMDS BASH_COMMAND BASH_LINENO
+    BASH_SOURCE BASH_SUBSHELL BASH_VERSINFO DIRSTACK EPOCHREALTIME EPOCHSECONDS EUID FUNCNAME
+    GROUPS HISTCMD LINENO MAILCHECK OPTIND PIPESTATUS PPID RANDOM SECONDS SHELLOPTS SRANDOM UID
+"""
+BASH_RESERVED = frozenset(_BASH_RESERVED_NAMES.split())
 
 
 class BashRenderer(Renderer):

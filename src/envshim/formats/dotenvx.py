@@ -24,7 +24,7 @@ import binascii
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..errors import ConfigError, DecryptError
 from .age import NoMatchingKey
@@ -55,24 +55,7 @@ class PrivateKey:
     name: str  # DOTENV_PRIVATE_KEY_PRODUCTION, or ".env.keys: DOTENV_PRIVATE_KEY…"
     scalar: int
     public_hex: str  # compressed, as DOTENV_PUBLIC_KEY holds it
-
-
-def _add(p1: tuple[int, int] | None, p2: tuple[int, int] | None) -> tuple[int, int] | None:
-    """Affine point addition on secp256k1 (None is the point at infinity)."""
-    if p1 is None:
-        return p2
-    if p2 is None:
-        return p1
-    x1, y1 = p1
-    x2, y2 = p2
-    if x1 == x2:
-        if (y1 + y2) % _P == 0:
-            return None
-        lam = 3 * x1 * x1 * pow(2 * y1, -1, _P) % _P
-    else:
-        lam = (y2 - y1) * pow(x2 - x1, -1, _P) % _P
-    x3 = (lam * lam - x1 - x2) % _P
-    return x3, (lam * (x1 - x3) - y1) % _P
+    key: Any  # cryptography's EllipticCurvePrivateKey
 
 
 def _private(name: str, text: str) -> PrivateKey | None:
@@ -87,42 +70,27 @@ def _private(name: str, text: str) -> PrivateKey | None:
         return None
     key = ec.derive_private_key(scalar, ec.SECP256K1())
     public = key.public_key().public_bytes(Encoding.X962, PublicFormat.CompressedPoint)
-    return PrivateKey(name, scalar, public.hex())
+    return PrivateKey(name, scalar, public.hex(), key)
 
 
-def _shared_point(scalar: int, ephemeral: bytes) -> bytes:
-    """``scalar · E`` uncompressed (65 bytes).
+def _shared_points(key: PrivateKey, ephemeral: bytes) -> list[bytes]:
+    """The two uncompressed points with the x of ``scalar · E``.
 
-    OpenSSL's ECDH gives only the x coordinate; of the two points with that x,
-    the right one is ``S`` such that ``S + E`` has the x of ``(scalar + 1) · E``,
-    which a second ECDH gives. Both multiplications stay in OpenSSL.
+    OpenSSL's ECDH gives only x; eciesjs hashes the whole point. The AES-GCM
+    tag tells which of the two y is right (a wrong one fails like a wrong key).
     """
     from cryptography.hazmat.primitives.asymmetric import ec
 
     peer = ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256K1(), ephemeral)
-    nums = peer.public_numbers()
-    e_point = (nums.x, nums.y)
-    x = int.from_bytes(
-        ec.derive_private_key(scalar, ec.SECP256K1()).exchange(ec.ECDH(), peer), "big"
-    )
-    nxt = (scalar + 1) % _N
-    x_next = None
-    if nxt:
-        x_next = int.from_bytes(
-            ec.derive_private_key(nxt, ec.SECP256K1()).exchange(ec.ECDH(), peer), "big"
-        )
+    x = int.from_bytes(key.key.exchange(ec.ECDH(), peer), "big")
     y = pow((x * x * x + 7) % _P, (_P + 1) // 4, _P)
-    chosen = y
-    for cand in (y, _P - y):
-        total = _add((x, cand), e_point)
-        if (total is None and x_next is None) or (total is not None and total[0] == x_next):
-            chosen = cand
-            break
-    return b"\x04" + x.to_bytes(32, "big") + chosen.to_bytes(32, "big")
+    xb = x.to_bytes(32, "big")
+    return [b"\x04" + xb + y.to_bytes(32, "big"), b"\x04" + xb + (_P - y).to_bytes(32, "big")]
 
 
 def decrypt_value(blob: bytes, key: PrivateKey) -> bytes:
     """Open one eciesjs ciphertext; raises ``cryptography``'s InvalidTag on a wrong key or damage."""
+    from cryptography.exceptions import InvalidTag
     from cryptography.hazmat.primitives import hashes
     from cryptography.hazmat.primitives.ciphers.aead import AESGCM
     from cryptography.hazmat.primitives.kdf.hkdf import HKDF
@@ -133,9 +101,13 @@ def decrypt_value(blob: bytes, key: PrivateKey) -> bytes:
     nonce = blob[_EPHEMERAL : _EPHEMERAL + _NONCE]
     tag = blob[_EPHEMERAL + _NONCE : _EPHEMERAL + _NONCE + _TAG]
     body = blob[_EPHEMERAL + _NONCE + _TAG :]
-    shared = _shared_point(key.scalar, ephemeral)
-    aes_key = HKDF(hashes.SHA256(), 32, salt=None, info=None).derive(ephemeral + shared)
-    return AESGCM(aes_key).decrypt(nonce, body + tag, None)
+    for shared in _shared_points(key, ephemeral):
+        aes_key = HKDF(hashes.SHA256(), 32, salt=None, info=None).derive(ephemeral + shared)
+        try:
+            return AESGCM(aes_key).decrypt(nonce, body + tag, None)
+        except InvalidTag:
+            continue
+    raise InvalidTag
 
 
 def _gather_keys(path: Path, ctx: LayerContext) -> list[PrivateKey]:

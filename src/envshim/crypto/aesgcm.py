@@ -1,0 +1,79 @@
+"""sops' value cipher: AES-256-GCM with a 32-byte IV, the key path as AAD.
+
+A value is written ``ENC[AES256_GCM,data:…,iv:…,tag:…,type:…]`` (standard
+base64); the type says how the plaintext text is read back (str, int, float,
+bool, bytes, comment). ``cryptography`` is imported only when a value is
+actually encrypted or decrypted.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import os
+import re
+
+PREFIX = "ENC[AES256_GCM,"
+_ENC_RE = re.compile(r"^ENC\[AES256_GCM,data:(.+),iv:(.+),tag:(.+),type:(.+)\]", re.DOTALL)
+_IV_SIZE = 32  # sops uses a 256-bit GCM nonce
+TYPES = frozenset({"str", "int", "int64", "float", "bool", "bytes", "comment"})
+
+
+class CipherError(Exception):
+    """A value could not be parsed or authenticated. Never carries plaintext."""
+
+
+def is_encrypted(text: object) -> bool:
+    return isinstance(text, str) and text.startswith(PREFIX)
+
+
+def _aesgcm(key: bytes):
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+    return AESGCM(key)
+
+
+def decrypt(text: str, key: bytes, aad: str) -> tuple[str, bytes]:
+    """``(type, plaintext bytes)`` of one ``ENC[…]`` value."""
+    m = _ENC_RE.match(text)
+    if not m:
+        raise CipherError("value is not in sops' ENC[AES256_GCM,…] format")
+    try:
+        data, iv, tag = (base64.b64decode(m.group(i), validate=True) for i in (1, 2, 3))
+    except (binascii.Error, ValueError):
+        raise CipherError("value has damaged base64") from None
+    kind = m.group(4)
+    if kind not in TYPES:
+        raise CipherError(f"unknown value type {kind!r}")
+    if len(iv) < 8 or len(tag) != 16:
+        raise CipherError("value has a damaged IV or tag")
+    from cryptography.exceptions import InvalidTag
+
+    try:
+        plain = _aesgcm(key).decrypt(iv, data + tag, aad.encode("utf-8"))
+    except InvalidTag:
+        raise CipherError(
+            "authentication failed (wrong data key, or the value or its key path was changed)"
+        ) from None
+    return kind, plain
+
+
+def encrypt(plain: bytes, kind: str, key: bytes, aad: str, iv: bytes | None = None) -> str:
+    """One ``ENC[…]`` value; a given ``iv`` (from the stash) reproduces an unchanged value exactly."""
+    iv = iv if iv is not None else os.urandom(_IV_SIZE)
+    out = _aesgcm(key).encrypt(iv, plain, aad.encode("utf-8"))
+    b64 = base64.b64encode
+    return (
+        f"ENC[AES256_GCM,data:{b64(out[:-16]).decode()},iv:{b64(iv).decode()},"
+        f"tag:{b64(out[-16:]).decode()},type:{kind}]"
+    )
+
+
+def iv_of(text: str) -> bytes | None:
+    m = _ENC_RE.match(text)
+    if not m:
+        return None
+    try:
+        return base64.b64decode(m.group(2))
+    except (binascii.Error, ValueError):
+        return None

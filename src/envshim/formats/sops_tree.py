@@ -1,0 +1,443 @@
+"""sops' document model, independent of the file format (sops' ``sops.go``).
+
+A document is one or more *branches* (YAML documents; one for the other
+stores). A branch is a mapping: a ``dict``/ruamel ``CommentedMap``, or
+:class:`Pairs` where order and comments must be kept exactly (dotenv, ini).
+Lists hold leaves or branches. Leaves are ``str``, ``bool``, ``int``,
+``float``, ``bytes`` or ``None`` (never encrypted, never hashed).
+
+The walk visits leaves in file order with two paths: the AAD path (mapping
+keys only, as sops builds ``"a:b:c:"``) and the name path (keys and list
+indices, flattened with ``__`` for the environment).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator, MutableMapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..crypto import aesgcm
+from ..crypto.mac import Mac, go_float
+from ..errors import DecryptError
+
+DEFAULT_UNENCRYPTED_SUFFIX = "_unencrypted"
+RULES = ("unencrypted_suffix", "encrypted_suffix", "unencrypted_regex", "encrypted_regex")
+
+
+class Comment(str):
+    """A comment line's text after its ``#``."""
+
+    __slots__ = ()
+
+
+class Pairs(list):
+    """An ordered branch of ``[key, value]`` items; a key may be a :class:`Comment`."""
+
+    def get(self, key: str, default: Any = None) -> Any:
+        for k, v in self:
+            if k == key and not isinstance(k, Comment):
+                return v
+        return default
+
+
+@dataclass
+class AgeKey:
+    recipient: str
+    enc: str
+
+
+@dataclass
+class Metadata:
+    """The ``sops`` section, parsed; ``raw`` is the nested mapping as found (kept for rewrites)."""
+
+    raw: dict[str, Any]
+    groups: list[list[AgeKey]]
+    other_keys: int  # pgp/kms/… entries envshim cannot use
+    shamir_threshold: int
+    lastmodified: str
+    mac: str
+    rule: str
+    rule_value: str
+    mac_only_encrypted: bool
+    version: str
+    _regex: re.Pattern[str] | None = field(default=None, repr=False)
+
+    def recipients(self) -> list[str]:
+        return [k.recipient for g in self.groups for k in g]
+
+    def should_encrypt(self, path: list[str]) -> bool:
+        """sops' ``shouldBeEncrypted`` for one AAD path."""
+        v = self.rule_value
+        if self.rule == "unencrypted_suffix":
+            return not any(p.endswith(v) for p in path)
+        if self.rule == "encrypted_suffix":
+            return any(p.endswith(v) for p in path)
+        if self._regex is None:
+            self._regex = re.compile(v)
+        hit = any(self._regex.search(p) for p in path)
+        return not hit if self.rule == "unencrypted_regex" else hit
+
+
+def _as_list(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    if isinstance(value, list):
+        return value
+    return [value]
+
+
+def _age_keys(entries: Any) -> list[AgeKey]:
+    out = []
+    for item in _as_list(entries):
+        if isinstance(item, MutableMapping) and item.get("recipient"):
+            out.append(AgeKey(str(item["recipient"]).strip(), str(item.get("enc") or "")))
+    return out
+
+
+def _count_other(mapping: Any) -> int:
+    if not isinstance(mapping, MutableMapping):
+        return 0
+    return sum(
+        len(_as_list(mapping.get(k))) for k in ("pgp", "kms", "gcp_kms", "azure_kv", "hc_vault")
+    )
+
+
+def parse_metadata(raw: Any, path: str) -> Metadata:
+    """The metadata of a sops file, as sops' ``Metadata.ToInternal`` checks it."""
+    if not isinstance(raw, MutableMapping):
+        raise DecryptError(
+            "not a sops file: no sops metadata",
+            path=path,
+            hint="encrypt it with `envshim secrets encrypt`",
+        )
+    groups: list[list[AgeKey]] = []
+    other = _count_other(raw)
+    if _age_keys(raw.get("age")) or other:
+        groups = [_age_keys(raw.get("age"))]
+    else:
+        for group in _as_list(raw.get("key_groups")):
+            groups.append(_age_keys(group.get("age")) if isinstance(group, MutableMapping) else [])
+            other += _count_other(group)
+    if not groups:
+        raise DecryptError(
+            "sops metadata lists no keys",
+            path=path,
+            hint="the file is damaged; restore it from git",
+        )
+    rules = [(r, str(raw[r])) for r in RULES if raw.get(r)]
+    if len(rules) > 1:
+        raise DecryptError(
+            "sops metadata sets more than one of " + ", ".join(RULES),
+            path=path,
+            hint="keep one rule",
+        )
+    rule, value = rules[0] if rules else ("unencrypted_suffix", DEFAULT_UNENCRYPTED_SUFFIX)
+    try:
+        threshold = int(raw.get("shamir_threshold") or 0)
+    except (TypeError, ValueError):
+        raise DecryptError(
+            "shamir_threshold is not an integer",
+            path=path,
+            hint="the file is damaged; restore it from git",
+        ) from None
+    mac_only = raw.get("mac_only_encrypted")
+    mac_only = mac_only is True or str(mac_only).lower() == "true"
+    md = Metadata(
+        raw=raw,
+        groups=groups,
+        other_keys=other,
+        shamir_threshold=threshold,
+        lastmodified=str(raw.get("lastmodified") or ""),
+        mac=str(raw.get("mac") or ""),
+        rule=rule,
+        rule_value=value,
+        mac_only_encrypted=mac_only,
+        version=str(raw.get("version") or ""),
+    )
+    if rule.endswith("regex"):
+        try:
+            md._regex = re.compile(value)
+        except re.error:
+            raise DecryptError(
+                f"{rule} is not a regular expression envshim can use",
+                path=path,
+                hint="simplify the regex in .sops.yaml and re-encrypt",
+            ) from None
+    return md
+
+
+def go_rfc3339(text: str) -> str:
+    """``lastmodified`` as Go's ``time.Parse`` then ``Format(time.RFC3339)`` gives it back (the MAC's AAD)."""
+    from datetime import datetime
+
+    try:
+        dt = datetime.fromisoformat(text.strip().replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        raise ValueError("lastmodified is not an RFC 3339 time") from None
+    if dt.tzinfo is None:
+        raise ValueError("lastmodified has no time zone")
+    offset = dt.utcoffset()
+    base = dt.strftime("%Y-%m-%dT%H:%M:%S")
+    if not offset:
+        return base + "Z"
+    minutes = int(offset.total_seconds()) // 60
+    sign = "+" if minutes >= 0 else "-"
+    minutes = abs(minutes)
+    return f"{base}{sign}{minutes // 60:02d}:{minutes % 60:02d}"
+
+
+# --- walking -----------------------------------------------------------------
+
+Leaf = tuple[list[str], list[str | int], Any, Any]  # aad path, name path, container, key
+
+
+def _items(node: Any) -> Iterator[tuple[Any, Any]]:
+    if isinstance(node, Pairs):
+        for k, v in node:
+            if not isinstance(k, Comment):
+                yield k, v
+    else:
+        yield from list(node.items())
+
+
+def is_branch(node: Any) -> bool:
+    return isinstance(node, (Pairs, MutableMapping))
+
+
+def walk(
+    node: Any, aad: list[str], names: list[str | int], skip_top: str | None = None
+) -> Iterator[Leaf]:
+    """Every leaf container slot under ``node``, in file order."""
+    if is_branch(node):
+        for k, v in _items(node):
+            if skip_top is not None and not aad and k == skip_top:
+                continue
+            key = str(k)
+            if is_branch(v) or isinstance(v, list):
+                yield from walk(v, [*aad, key], [*names, key])
+            else:
+                yield [*aad, key], [*names, key], node, k
+    elif isinstance(node, list):
+        for i, v in enumerate(node):
+            if is_branch(v) or isinstance(v, list):
+                yield from walk(v, aad, [*names, i])
+            else:
+                yield aad, [*names, i], node, i
+
+
+def get_slot(container: Any, key: Any) -> Any:
+    if isinstance(container, Pairs):
+        for k, v in container:
+            if k == key and not isinstance(k, Comment):
+                return v
+        return None
+    return container[key]
+
+
+def set_slot(container: Any, key: Any, value: Any) -> None:
+    if isinstance(container, Pairs):
+        for item in container:
+            if item[0] == key and not isinstance(item[0], Comment):
+                item[1] = value
+        return
+    container[key] = value
+
+
+def aad_string(path: list[str]) -> str:
+    return ":".join(path) + ":"
+
+
+# --- typed plaintext -----------------------------------------------------------
+
+
+def typed_plaintext(kind: str, plain: bytes) -> Any:
+    """The Python value of a decrypted leaf, as sops' cipher types it."""
+    text = plain.decode("utf-8", "surrogateescape")
+    if kind in ("str", "comment"):
+        return text
+    if kind == "bytes":
+        return plain
+    if kind in ("int", "int64"):
+        return int(text.strip())
+    if kind == "float":
+        return float(text)
+    if kind == "bool":
+        low = text.strip()
+        if low in ("1", "t", "T", "TRUE", "true", "True"):
+            return True
+        if low in ("0", "f", "F", "FALSE", "false", "False"):
+            return False
+        raise ValueError("not a boolean")
+    raise ValueError("unknown type")
+
+
+def kind_and_bytes(value: Any) -> tuple[str, bytes]:
+    """How sops' cipher encrypts a Python value: its type tag and plaintext bytes."""
+    if isinstance(value, bool):
+        return "bool", b"True" if value else b"False"
+    if isinstance(value, bytes):
+        return "bytes", value
+    if isinstance(value, int):
+        return "int", str(int(value)).encode()
+    if isinstance(value, float):
+        return "float", go_float(float(value)).encode()
+    return "str", str(value).encode("utf-8", "surrogateescape")
+
+
+def display(value: Any) -> str:
+    """A leaf as an environment value (DESIGN §4): booleans ``true``/``false``, numbers as written."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    if isinstance(value, float):
+        text = getattr(value, "text", None)
+        return text if text else go_float(float(value))
+    if isinstance(value, int):
+        text = getattr(value, "text", None)
+        return text if text else str(int(value))
+    return str(value)
+
+
+def is_empty(value: Any) -> bool:
+    return (isinstance(value, (str, bytes)) and len(value) == 0) or value is None
+
+
+# --- decrypt and encrypt the whole tree ---------------------------------------
+
+Stash = dict[tuple[str, str, bytes], bytes]
+
+
+@dataclass
+class Plain:
+    """One decrypted leaf: where it is and its value."""
+
+    names: list[str | int]
+    value: Any
+    encrypted: bool
+
+
+def decrypt_branches(
+    branches: list[Any],
+    md: Metadata,
+    key: bytes,
+    path: str,
+    *,
+    skip_top: str | None,
+    stash: Stash | None = None,
+) -> tuple[str, list[Plain]]:
+    """Decrypt every leaf in place; return the recomputed MAC and the leaves in order."""
+    mac = Mac(md.mac_only_encrypted)
+    leaves: list[Plain] = []
+    for branch in branches:
+        for aad, names, container, k in walk(branch, [], [], skip_top):
+            value = get_slot(container, k)
+            if value is None:
+                continue
+            encrypted = md.should_encrypt(aad)
+            if encrypted and not is_empty(value):
+                if not isinstance(value, str):
+                    raise DecryptError(
+                        f"{flat_name(names)} should be encrypted but is not",
+                        path=path,
+                        hint="the file was changed by hand; restore it from git",
+                    )
+                try:
+                    kind, plain = aesgcm.decrypt(value, key, aad_string(aad))
+                    new = typed_plaintext(kind, plain)
+                except (aesgcm.CipherError, ValueError) as exc:
+                    raise DecryptError(
+                        f"cannot decrypt {flat_name(names)}: {exc}",
+                        path=path,
+                        hint="the file was changed or damaged; restore it from git",
+                    ) from None
+                if stash is not None:
+                    iv = aesgcm.iv_of(value)
+                    if iv is not None:
+                        stash[(aad_string(aad), kind, plain)] = iv
+                set_slot(container, k, new)
+                value = new
+            if not md.mac_only_encrypted or encrypted:
+                mac.add(value)
+            leaves.append(Plain(names, value, encrypted))
+    return mac.hexdigest(), leaves
+
+
+def encrypt_branches(
+    branches: list[Any],
+    md: Metadata,
+    key: bytes,
+    *,
+    skip_top: str | None,
+    stash: Stash | None = None,
+) -> str:
+    """Encrypt every leaf in place (reusing stashed IVs for unchanged values); return the MAC."""
+    mac = Mac(md.mac_only_encrypted)
+    stash = stash or {}
+    for branch in branches:
+        for aad, _names, container, k in walk(branch, [], [], skip_top):
+            value = get_slot(container, k)
+            if value is None:
+                continue
+            encrypted = md.should_encrypt(aad)
+            if not md.mac_only_encrypted or encrypted:
+                mac.add(value)
+            if encrypted and not is_empty(value):
+                kind, plain = kind_and_bytes(value)
+                a = aad_string(aad)
+                set_slot(
+                    container, k, aesgcm.encrypt(plain, kind, key, a, stash.get((a, kind, plain)))
+                )
+    return mac.hexdigest()
+
+
+def flat_name(names: list[str | int]) -> str:
+    return "__".join(str(n) for n in names)
+
+
+def check_mac(md: Metadata, key: bytes, computed: str, path: str) -> None:
+    """Compare the stored MAC with the recomputed one; refuse the file on any doubt."""
+    hint = "the file was changed outside sops/envshim or is damaged; restore it from git"
+    if not md.mac:
+        raise DecryptError("sops file has no MAC", path=path, hint=hint)
+    try:
+        aad = go_rfc3339(md.lastmodified)
+        _kind, plain = aesgcm.decrypt(md.mac, key, aad)
+    except (aesgcm.CipherError, ValueError) as exc:
+        raise DecryptError(f"MAC cannot be verified: {exc}", path=path, hint=hint) from None
+    if plain.decode("ascii", "replace") != computed:
+        raise DecryptError(
+            "MAC mismatch: the values or their order were changed", path=path, hint=hint
+        )
+
+
+def encrypt_mac(computed: str, key: bytes, lastmodified: str) -> str:
+    return aesgcm.encrypt(computed.encode(), "str", key, go_rfc3339(lastmodified))
+
+
+# --- comments --------------------------------------------------------------
+
+
+def crypt_comment(text: str, key: bytes, aad: str, *, encrypt: bool) -> str:
+    """Encrypt or decrypt one comment's text (after the ``#``); undecryptable comments stay as they are."""
+    if encrypt:
+        if aesgcm.is_encrypted(text) or not text:
+            return text
+        return aesgcm.encrypt(text.encode("utf-8"), "comment", key, aad)
+    if not aesgcm.is_encrypted(text):
+        return text
+    try:
+        _kind, plain = aesgcm.decrypt(text, key, aad)
+    except aesgcm.CipherError:
+        return text  # as sops: an old or foreign comment is kept as written
+    return plain.decode("utf-8", "replace")
+
+
+def map_pairs_comments(branch: Pairs, fn: Callable[[str, list[str]], str], path: list[str]) -> None:
+    for item in branch:
+        if isinstance(item[0], Comment):
+            item[0] = Comment(fn(str(item[0]), path))
+        elif isinstance(item[1], Pairs):
+            map_pairs_comments(item[1], fn, [*path, str(item[0])])

@@ -97,6 +97,7 @@ class Resolution(Mapping[str, str]):
     files: list[Path] = field(default_factory=list)
     watch: list[Path] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    secret_files: list[Path] = field(default_factory=list)  # read by the team/user layers
 
     def __getitem__(self, key: str) -> str:
         var = self.vars[key]

@@ -54,6 +54,7 @@ def resolve(
         ctx.read(project.options_path)
     merger = Merger(environ)
     entered = False
+    secret_files: list[Any] = []
 
     def enter_secrets(table_options: Mapping[str, Any] | None = None) -> None:
         """Apply the team and user layers here; the `_.envshim` table wins key by key."""
@@ -66,7 +67,10 @@ def resolve(
         from .layers.team import load_team
         from .layers.user import load_user
 
-        for entry in [*load_team(ctx), *load_user(ctx)]:
+        start = len(ctx.files)
+        entries = [*load_team(ctx), *load_user(ctx)]
+        secret_files.extend(ctx.files[start:])  # trust covers config, not secrets (trust.py)
+        for entry in entries:
             _apply(merger, entry)
 
     if not from_mise:
@@ -81,6 +85,7 @@ def resolve(
         files=_unique(ctx.files),
         watch=_unique(ctx.watch),
         warnings=ctx.warnings,
+        secret_files=_unique(secret_files),
     )
 
 

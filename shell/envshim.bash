@@ -1,0 +1,45 @@
+# envshim hook for bash 4.4+ (PROMPT_COMMAND as a string, or an array in bash 5.1+).
+# Installed with: eval "$(envshim hook bash)"
+#
+# Fast path: same $PWD and profile, and no watched path newer than this shell's stamp
+# file: return without starting a process. Otherwise ask envshim for one script that
+# reverts the previous load and applies the new one; it is captured completely
+# before it is evaluated, so a failure applies nothing.
+
+_envshim_hook() {
+  local __envshim_rc=$?
+  if [[ -n ${DIRENV_FILE-} && -z ${ENVSHIM_STATE-} ]]; then
+    return "$__envshim_rc"
+  fi
+  local __envshim_key="$PWD|${ENVSHIM_ENV-}|${MISE_ENV-}"
+  if [[ ${_envshim_key-} == "$__envshim_key" ]]; then
+    local __envshim_f __envshim_stale=
+    for __envshim_f in "${_envshim_watch[@]}"; do
+      if [[ $__envshim_f -nt ${_envshim_stamp-} ]]; then
+        __envshim_stale=1
+        break
+      fi
+    done
+    if [[ -z $__envshim_stale ]]; then
+      return "$__envshim_rc"
+    fi
+  fi
+  _envshim_key=$__envshim_key
+  local __envshim_out
+  if __envshim_out=$(ENVSHIM_HOOK_PID=$$ "@ENVSHIM@" export bash --hook); then
+    eval "$__envshim_out" || :
+  fi
+  return "$__envshim_rc"
+}
+
+if [[ -z ${_envshim_watch+set} ]]; then
+  _envshim_watch=()
+fi
+
+if [[ ";${PROMPT_COMMAND[*]-};" != *";_envshim_hook;"* ]]; then
+  if [[ $(declare -p PROMPT_COMMAND 2>/dev/null) == "declare -a"* ]]; then
+    PROMPT_COMMAND=(_envshim_hook "${PROMPT_COMMAND[@]}")
+  else
+    PROMPT_COMMAND="_envshim_hook${PROMPT_COMMAND:+;$PROMPT_COMMAND}"
+  fi
+fi

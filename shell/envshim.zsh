@@ -1,0 +1,40 @@
+# envshim hook for zsh (precmd and chpwd). Installed with: eval "$(envshim hook zsh)"
+#
+# Fast path: same $PWD and profile, and no watched path newer than this shell's stamp
+# file: return without starting a process. Otherwise ask envshim for one script that
+# reverts the previous load and applies the new one; it is captured completely
+# before it is evaluated, so a failure applies nothing.
+
+typeset -ga _envshim_watch
+typeset -g _envshim_stamp _envshim_key
+
+_envshim_hook() {
+  local __envshim_rc=$?
+  emulate -L zsh
+  if [[ -n ${DIRENV_FILE-} && -z ${ENVSHIM_STATE-} ]]; then
+    return $__envshim_rc
+  fi
+  local __envshim_key="$PWD|${ENVSHIM_ENV-}|${MISE_ENV-}"
+  if [[ $_envshim_key == "$__envshim_key" ]]; then
+    local __envshim_f __envshim_stale=
+    for __envshim_f in "${_envshim_watch[@]}"; do
+      if [[ $__envshim_f -nt $_envshim_stamp ]]; then
+        __envshim_stale=1
+        break
+      fi
+    done
+    if [[ -z $__envshim_stale ]]; then
+      return $__envshim_rc
+    fi
+  fi
+  _envshim_key=$__envshim_key
+  local __envshim_out
+  if __envshim_out=$(ENVSHIM_HOOK_PID=$$ "@ENVSHIM@" export zsh --hook); then
+    eval "$__envshim_out" || :
+  fi
+  return $__envshim_rc
+}
+
+autoload -Uz add-zsh-hook
+add-zsh-hook precmd _envshim_hook
+add-zsh-hook chpwd _envshim_hook

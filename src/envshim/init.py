@@ -1,0 +1,584 @@
+"""``envshim init``: set envshim up in an existing repository, idempotently.
+
+Each step looks before it writes and reports one line: what it created or
+changed, or that it found the thing already in place. Running init twice
+therefore changes nothing the second time. Existing files are edited, never
+replaced: ``mise.toml`` through tomlkit (comments and order survive),
+``.sops.yaml`` through the sops config module (ruamel round-trip),
+``.gitignore`` by appending. Secret values only ever reach disk encrypted.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import ConfigError, UsageError
+
+SECRETS_FILE = "secrets.enc.env"
+IGNORED = (".env", ".env.keys")
+
+OPTIONS_TEXT = """\
+# envshim project options (committed with the repository).
+# Secret files: without `files`, the conventional names at the root are read:
+#   secrets.enc.env, secrets.enc.yaml, secrets.enc.json, secrets.env.age,
+#   and per profile secrets.<profile>.enc.env, ...
+# files = ["secrets.enc.env"]
+# Keys that must be present (`envshim doctor` checks them):
+required = []
+"""
+
+
+@dataclass
+class Init:
+    root: Path
+    environ: Mapping[str, str]
+    mise: bool = False
+    pre_commit: bool = False
+    from_dotenv: Path | None = None
+    from_dotenvx: bool = False
+    force: bool = False
+    keep: bool = False
+    done: list[tuple[bool, str]] = field(default_factory=list)  # (changed, message)
+    next_steps: list[str] = field(default_factory=list)
+
+    def changed(self, message: str) -> None:
+        self.done.append((True, message))
+
+    def kept(self, message: str) -> None:
+        self.done.append((False, message))
+
+    @property
+    def any_change(self) -> bool:
+        return any(changed for changed, _ in self.done)
+
+
+# -- helpers ------------------------------------------------------------------------------
+
+
+def repository_root(directory: Path) -> Path:
+    """``directory`` itself, which must be inside a git work tree."""
+    if not directory.is_dir():
+        raise UsageError(f"not a directory: {directory}")
+    if shutil.which("git") is None:
+        raise UsageError("git is not installed", hint="envshim init sets up a git repository")
+    proc = subprocess.run(
+        ["git", "-C", str(directory), "rev-parse", "--is-inside-work-tree"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if proc.returncode != 0 or proc.stdout.strip() != "true":
+        raise UsageError(
+            "not a git repository",
+            path=directory,
+            hint="run `git init` first (or cd into the repository)",
+        )
+    return directory.resolve()
+
+
+def create_file(path: Path, text: str) -> None:
+    """Write a new (non-secret) project file; never replaces one that exists."""
+    from .atomic import write_atomic
+
+    write_atomic(path, text, mode=0o644, overwrite=False, lock=False)
+
+
+def _rel(path: Path, root: Path) -> str:
+    try:
+        return str(path.relative_to(root))
+    except ValueError:
+        return str(path)
+
+
+# -- steps ---------------------------------------------------------------------------------
+
+
+def step_identity(it: Init) -> str:
+    """Your age public key; a new identity when you have none."""
+    from .commands.join import own_recipient
+
+    recipient, source, created = own_recipient(dict(it.environ), create=True)
+    if created:
+        it.changed(f"created your age identity {source} (0600; back it up, never commit it)")
+    else:
+        it.kept(f"using your age identity {recipient} from {source}")
+    return recipient
+
+
+def step_options(it: Init) -> None:
+    path = it.root / "envshim.toml"
+    if path.exists():
+        it.kept("envshim.toml exists; kept as it is")
+        return
+    create_file(path, OPTIONS_TEXT)
+    it.changed("created envshim.toml")
+
+
+def _mise_path(root: Path) -> Path:
+    for name in (
+        "mise.toml",
+        ".mise.toml",
+        ".config/mise.toml",
+        ".config/mise/config.toml",
+        "mise/config.toml",
+        ".mise/config.toml",
+    ):
+        if (root / name).is_file():
+            return root / name
+    return root / "mise.toml"
+
+
+def has_directive(doc: Any) -> bool:
+    env = doc.get("env")
+    tables = env if isinstance(env, list) else [env]
+    for table in tables:
+        under = table.get("_") if isinstance(table, dict) else None
+        if isinstance(under, dict) and "envshim" in under:
+            return True
+    return False
+
+
+def add_directive(text: str, path: Path) -> str | None:
+    """``text`` with ``_.envshim = {}`` at the end of ``[env]``; None when it is there already."""
+    import tomlkit
+    from tomlkit.exceptions import TOMLKitError
+
+    try:
+        doc = tomlkit.parse(text)
+    except TOMLKitError as exc:
+        line = getattr(exc, "line", None)
+        raise ConfigError(
+            f"invalid TOML: {exc}",
+            path=path,
+            line=line,
+            hint="fix the syntax, then run `envshim init --mise` again",
+        ) from None
+    if has_directive(doc.unwrap()):
+        return None
+    env = doc.get("env")
+    if env is None:
+        table = tomlkit.table()
+        table.add(tomlkit.key(["_", "envshim"]), tomlkit.inline_table())
+        doc.add("env", table)
+    elif isinstance(env, dict) and not isinstance(env, tomlkit.items.InlineTable):
+        # at the end: the team and user layers enter where they would without a directive
+        env.add(tomlkit.key(["_", "envshim"]), tomlkit.inline_table())
+    else:
+        raise ConfigError(
+            "[env] is written in a form envshim cannot extend (inline or array)",
+            path=path,
+            hint="add `_.envshim = {}` under [env] yourself",
+        )
+    return tomlkit.dumps(doc)
+
+
+def step_mise(it: Init) -> None:
+    path = _mise_path(it.root)
+    if not it.mise:
+        if path.is_file():
+            import tomllib
+
+            try:
+                in_use = has_directive(tomllib.loads(path.read_text(encoding="utf-8")))
+            except (tomllib.TOMLDecodeError, UnicodeDecodeError):
+                in_use = False
+            if in_use:
+                it.kept(f"{_rel(path, it.root)} already has `_.envshim`")
+                _link_plugin(it)
+        return
+    text = path.read_text(encoding="utf-8") if path.exists() else ""
+    new = add_directive(text, path)
+    if new is None:
+        it.kept(f"{_rel(path, it.root)} already has `_.envshim`")
+    else:
+        from .atomic import replace_preserving_mode
+
+        replace_preserving_mode(path, new)
+        verb = "added `_.envshim = {}` to the end of [env] in" if text else "created"
+        it.changed(f"{verb} {_rel(path, it.root)}")
+    _link_plugin(it)
+
+
+def _link_plugin(it: Init) -> None:
+    """The directive makes every `mise env` fail until the plugin is installed: link it."""
+    if shutil.which("mise") is None:
+        it.next_steps.append(
+            "install mise and run `mise plugins link envshim <envshim>/mise-plugin` "
+            "(the `_.envshim` directive needs the plugin)"
+        )
+        return
+    env = dict(it.environ)
+    listing = subprocess.run(
+        ["mise", "plugins", "ls"], capture_output=True, text=True, env=env, check=False, timeout=60
+    )
+    if "envshim" in {ln.split()[0] for ln in listing.stdout.splitlines() if ln.strip()}:
+        it.kept("the envshim mise plugin is installed")
+        return
+    try:
+        from .resources import mise_plugin_dir
+
+        plugin = mise_plugin_dir()
+    except (ImportError, FileNotFoundError):
+        it.next_steps.append("install the envshim mise plugin (`mise plugins link envshim <dir>`)")
+        return
+    proc = subprocess.run(
+        ["mise", "plugins", "link", "envshim", str(plugin)],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+        timeout=60,
+    )
+    if proc.returncode == 0:
+        it.changed(f"linked the envshim mise plugin ({plugin})")
+    else:
+        it.next_steps.append(
+            f"mise plugins link envshim {plugin}  (init could not: "
+            f"{(proc.stderr.strip().splitlines() or ['failed'])[-1]})"
+        )
+
+
+_USE_ENVSHIM = re.compile(r"^\s*use\s+envshim\b", re.M)
+
+
+def step_envrc(it: Init) -> None:
+    if shutil.which("direnv") is None:
+        return
+    path = it.root / ".envrc"
+    if path.exists():
+        text = path.read_text(encoding="utf-8", errors="replace")
+        if _USE_ENVSHIM.search(text):
+            it.kept(".envrc already has `use envshim`")
+        else:
+            it.kept(".envrc exists without `use envshim`; not edited")
+            it.next_steps.append("add `use envshim` to .envrc, then `direnv allow`")
+        return
+    create_file(path, "use envshim\n")
+    it.changed("created .envrc with `use envshim` (direnv is installed)")
+    it.next_steps.append("direnv allow   (after `envshim direnv` installs use_envshim, if needed)")
+
+
+def step_gitignore(it: Init, extra: list[str]) -> None:
+    from .doctor import add_gitignore
+
+    names = [*IGNORED, *extra]
+    added = add_gitignore(it.root / ".gitignore", names)
+    if added:
+        it.changed(f"added {', '.join(added)} to .gitignore")
+    else:
+        it.kept(f".gitignore already lists {', '.join(names)}")
+
+
+def step_pre_commit(it: Init) -> None:
+    if not it.pre_commit:
+        return
+    from .scan import install_hook
+
+    message = install_hook(it.root)
+    if "nothing changed" in message:
+        it.kept(message)
+    else:
+        it.changed(message)
+
+
+# -- sops: .sops.yaml and the secrets file ----------------------------------------------------
+
+
+SOPS_RULE_REGEX = r"(^|/)secrets(\.[^/]+)?\.enc\.(env|ya?ml|json)$"
+SOPS_HEADER = """\
+# sops creation rules: new secret files are encrypted to these age keys.
+# `envshim recipients add age1...` adds a teammate (and re-encrypts the files).
+"""
+
+
+def _age_list(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [v.strip() for v in value.replace("\n", ",").split(",") if v.strip()]
+    if isinstance(value, list):
+        return [str(v).strip() for v in value if str(v).strip()]
+    return []
+
+
+def _matching_rule(rules: Any, name: str) -> Any:
+    """The first rule sops would pick for ``name`` (a rule without path_regex matches all)."""
+    for rule in rules if isinstance(rules, list) else []:
+        if not isinstance(rule, dict):
+            continue
+        regex = rule.get("path_regex")
+        if regex is None or re.search(str(regex), name):
+            return rule
+    return None
+
+
+def ensure_sops_recipient(root: Path, recipient: str) -> tuple[str, list[str]]:
+    """(what happened: created|updated|kept, the recipients new secret files get)."""
+    from ruamel.yaml import YAML
+
+    path = root / ".sops.yaml"
+    yaml = YAML()  # round-trip: comments, order and quoting survive
+    yaml.preserve_quotes = True
+    yaml.width = 4096  # never fold a long recipients line
+    if not path.exists():
+        doc = yaml.load(SOPS_HEADER + "creation_rules: []\n")
+        rule = yaml.load(f"path_regex: '{SOPS_RULE_REGEX}'\nage: {recipient}\n")
+        doc["creation_rules"] = [rule]
+        create_file(path, _dump(yaml, doc))
+        return "created", [recipient]
+    text = path.read_text(encoding="utf-8")
+    try:
+        from ruamel.yaml.util import load_yaml_guess_indent
+
+        _, indent, offset = load_yaml_guess_indent(text)
+        yaml.indent(mapping=indent or 2, sequence=indent or 2, offset=offset or 0)
+        doc = yaml.load(text)
+    except Exception as exc:  # ruamel raises many types; a public config holds no secret
+        mark = getattr(exc, "problem_mark", None)
+        raise ConfigError(
+            "invalid YAML",
+            path=path,
+            line=mark.line + 1 if mark else None,
+            hint="fix the syntax, then run `envshim init` again",
+        ) from None
+    if doc is None:
+        doc = yaml.load("creation_rules: []\n")
+    if not isinstance(doc, dict):
+        raise ConfigError(
+            "expected a mapping with creation_rules",
+            path=path,
+            hint="see https://github.com/getsops/sops#using-sops-yaml-conf-to-select-kms-pgp-and-age-for-new-files",
+        )
+    rules = doc.get("creation_rules")
+    if rules is None:
+        rules = doc["creation_rules"] = yaml.load("[]")
+    rule = _matching_rule(rules, SECRETS_FILE)
+    if rule is None:
+        new_rule = yaml.load(f"path_regex: '{SOPS_RULE_REGEX}'\nage: {recipient}\n")
+        rules.insert(0, new_rule)  # sops takes the first match; this one only matches secret files
+        _save_yaml(path, yaml, doc)
+        return "updated", [recipient]
+    if "key_groups" in rule:
+        groups = rule.get("key_groups") or []
+        current = [r for g in groups if isinstance(g, dict) for r in _age_list(g.get("age"))]
+        return "kept", current
+    current = _age_list(rule.get("age"))
+    if recipient in current:
+        return "kept", current
+    value = rule.get("age")
+    if isinstance(value, list):
+        value.append(recipient)
+    else:
+        rule["age"] = ",".join([*current, recipient])
+    _save_yaml(path, yaml, doc)
+    return "updated", [*current, recipient]
+
+
+def _dump(yaml: Any, doc: Any) -> str:
+    import io
+
+    buf = io.StringIO()
+    yaml.dump(doc, buf)
+    return buf.getvalue()
+
+
+def _save_yaml(path: Path, yaml: Any, doc: Any) -> None:
+    from .atomic import replace_preserving_mode
+
+    replace_preserving_mode(path, _dump(yaml, doc))
+
+
+def step_sops_config(it: Init, recipient: str) -> list[str]:
+    """`.sops.yaml` encrypts the project's secret files to ``recipient``; returns the recipients."""
+    what, recipients = ensure_sops_recipient(it.root, recipient)
+    if what == "created":
+        it.changed(f"created .sops.yaml: secret files are encrypted to {recipient}")
+    elif what == "updated":
+        it.changed(f"added your key {recipient} to the .sops.yaml rule for {SECRETS_FILE}")
+    elif recipient in recipients:
+        it.kept(f".sops.yaml already encrypts {SECRETS_FILE} to your key")
+    else:
+        it.kept(".sops.yaml uses key_groups; not edited")
+        it.next_steps.append(f"envshim recipients add {recipient}")
+    return recipients
+
+
+def _identities(environ: Mapping[str, str]) -> list[Any]:
+    from .keys import load_identities
+
+    return load_identities(environ, warnings=[])
+
+
+def write_secrets(path: Path, values: list[tuple[str, str]], recipients: list[str]) -> None:
+    """A new sops dotenv file holding ``values``, encrypted to ``recipients`` (nothing in plaintext)."""
+    from .formats import sops
+
+    doc = sops.empty_document(path, sops.CreationRule(groups=[recipients]))
+    for key, value in values:
+        doc.set(key, value)
+    from .atomic import write_atomic
+
+    write_atomic(path, doc.render(), mode=0o644, overwrite=False, lock=False)
+
+
+def read_pairs(path: Path, environ: Mapping[str, str]) -> list[tuple[str, str]]:
+    from .formats import sops
+
+    return [(k, v) for k, v, _line in sops.decrypt_file(path, _identities(environ))]
+
+
+def set_values(path: Path, values: list[tuple[str, str]], environ: Mapping[str, str]) -> None:
+    from .formats import sops
+
+    doc = sops.open_document(path, _identities(environ))
+    for key, value in values:
+        doc.set(key, value)
+    doc.save()
+
+
+def step_secrets_file(
+    it: Init, path: Path, recipients: list[str], values: list[tuple[str, str]], origin: str
+) -> None:
+    name = _rel(path, it.root)
+    if not path.exists():
+        write_secrets(path, values, recipients)
+        what = f"with {len(values)} value(s) from {origin}" if values else "(empty)"
+        it.changed(f"created {name} {what}, encrypted with sops to {len(recipients)} recipient(s)")
+        return
+    if not values:
+        it.kept(f"{name} exists; kept as it is")
+        return
+    current = dict(read_pairs(path, it.environ))
+    clash = sorted(k for k, v in values if k in current and current[k] != v)
+    if clash and not it.force:
+        raise ConfigError(
+            f"already holds different values for {', '.join(clash)}; nothing imported",
+            path=path,
+            hint="rerun with --force to replace them with the imported ones",
+        )
+    new = [(k, v) for k, v in values if current.get(k) != v]
+    if not new:
+        it.kept(f"{name} already holds every value from {origin}")
+        return
+    set_values(path, new, it.environ)
+    it.changed(f"wrote {len(new)} value(s) from {origin} into {name}")
+
+
+def dotenvx_files(root: Path) -> list[tuple[Path, Path]]:
+    """(dotenvx file, the sops file it moves to): ``.env`` → secrets.enc.env, ``.env.NAME`` → secrets.NAME.enc.env."""
+    from .formats.dotenvx import looks_like_dotenvx
+
+    out = []
+    for path in sorted(root.glob(".env*")):
+        name = path.name
+        if (
+            not path.is_file()
+            or name in (".env.keys", ".env.vault")
+            or name.startswith(".env.example")
+        ):
+            continue
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            continue
+        if not looks_like_dotenvx(text):
+            continue
+        profile = name[len(".env.") :] if name.startswith(".env.") else ""
+        target = root / (f"secrets.{profile}.enc.env" if profile else SECRETS_FILE)
+        out.append((path, target))
+    return out
+
+
+def read_dotenvx(path: Path, it: Init) -> list[tuple[str, str]]:
+    from .formats.dotenvx import read_file
+    from .layers.base import LayerContext
+
+    ctx = LayerContext(cwd=it.root, root=it.root, profiles=[], environ=it.environ, options={})
+    return [(k, v) for k, v, _line in read_file(path, ctx)]
+
+
+def read_dotenv(path: Path) -> list[tuple[str, str]]:
+    from .formats.dotenv import parse
+
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise UsageError(f"no such file: {path}") from None
+    except UnicodeDecodeError:
+        raise ConfigError("not UTF-8 text", path=path, hint="a dotenv file is text") from None
+    return [(b.key, b.value) for b in parse(text, str(path))]
+
+
+def run_init(it: Init) -> Init:
+    recipient = step_identity(it)
+    step_options(it)
+    step_mise(it)
+    step_envrc(it)
+    extra_ignores: list[str] = []
+    values: list[tuple[str, str]] = []
+    origin = ""
+    if it.from_dotenv is not None:
+        values = read_dotenv(it.from_dotenv)
+        origin = _rel(it.from_dotenv.resolve(), it.root)
+        if it.from_dotenv.resolve().parent == it.root:
+            extra_ignores.append(it.from_dotenv.name)
+    recipients = step_sops_config(it, recipient)
+    if it.from_dotenvx:
+        moves = dotenvx_files(it.root)
+        if not moves:
+            raise UsageError(
+                "no dotenvx-encrypted .env files here",
+                path=it.root,
+                hint="--from-dotenvx reads .env and .env.NAME files with `encrypted:` values",
+            )
+        # decrypt everything first: a missing private key stops before anything is written
+        loaded = [(src, dst, read_dotenvx(src, it)) for src, dst in moves]
+        if not any(dst == it.root / SECRETS_FILE for _s, dst, _v in loaded):
+            step_secrets_file(it, it.root / SECRETS_FILE, recipients, [], "")
+        for src, dst, vals in loaded:
+            step_secrets_file(it, dst, recipients, vals, src.name)
+        names = " ".join(src.name for src, _d, _v in loaded)
+        it.next_steps.append(
+            f"once `envshim export` shows the same values: git rm {names}, and delete "
+            ".env.keys (the dotenvx private keys) everywhere"
+        )
+    else:
+        step_secrets_file(it, it.root / SECRETS_FILE, recipients, values, origin)
+    step_gitignore(it, extra_ignores)
+    step_pre_commit(it)
+    if it.from_dotenv is not None and values:
+        _finish_move(it, it.from_dotenv)
+    return it
+
+
+def _finish_move(it: Init, source: Path) -> None:
+    """The plaintext is now encrypted: remove it (unless --keep) after reading the values back."""
+    back = dict(read_pairs(it.root / SECRETS_FILE, it.environ))
+    if any(back.get(k) != v for k, v in read_dotenv(source)):
+        raise ConfigError(
+            f"{SECRETS_FILE} does not read back the values of {source.name}; kept both",
+            path=it.root / SECRETS_FILE,
+            hint="report this; nothing was deleted",
+        )
+    if it.keep:
+        it.next_steps.append(
+            f"delete the plaintext {source} once you have checked `envshim export`"
+        )
+        return
+    source.unlink()
+    it.changed(
+        f"removed the plaintext {_rel(source.resolve(), it.root)} (its values are in {SECRETS_FILE})"
+    )
+    tracked = subprocess.run(
+        ["git", "-C", str(it.root), "ls-files", "--error-unmatch", str(source)],
+        capture_output=True,
+        check=False,
+    )
+    if tracked.returncode == 0:
+        it.next_steps.append(
+            f"it was committed: `git rm --cached {source.name}` and rotate its values"
+        )

@@ -1,0 +1,141 @@
+"""One mise config file: its ``[env]`` tables in written order, with line numbers.
+
+``tomllib`` gives no positions, so each key's line is found in the raw text by
+one cheap pass over the lines of the ``[env]`` sections (``[env]``,
+``[[env]]``, ``[env._]`` …), skipping multi-line strings. Only the first
+occurrence of a key in a section counts, which is the one TOML allows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..errors import ConfigError
+
+
+@dataclass(slots=True)
+class EnvTable:
+    """One ``[env]`` table (``[[env]]`` gives several), with where each key was written."""
+
+    data: dict[str, Any]
+    lines: dict[str, int] = field(default_factory=dict)  # "KEY" or "_.file" -> line
+    header: int | None = None
+
+    def line_of(self, key: str) -> int | None:
+        found = self.lines.get(key)
+        if found is None and "." in key:
+            found = self.lines.get(key.split(".", 1)[0])
+        return found if found is not None else self.header
+
+
+@dataclass(slots=True)
+class MiseConfig:
+    path: Path
+    root: str  # config_root: the project directory the file belongs to
+    tables: list[EnvTable]
+    text: str = ""
+
+
+def config_root(path: Path, home: str | None, is_global: bool) -> str:
+    """mise's config_root: the directory a config describes (home for the global one)."""
+    if is_global and home:
+        return home
+    d = path.parent
+    if d.name == "conf.d":
+        d = d.parent
+    if d.name in ("mise", ".mise"):
+        d = d.parent
+    if d.name == ".config":
+        d = d.parent
+    return str(d)
+
+
+def read_config(path: Path, root: str) -> MiseConfig:
+    from ..tomlread import load_toml
+
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise ConfigError("not UTF-8 text", path=path, hint="save the file as UTF-8") from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read: {exc.strerror}", path=path) from None
+    data = load_toml(path, text)
+    env = data.get("env")
+    if env is None:
+        return MiseConfig(path, root, [], text)
+    if isinstance(env, dict):
+        raw_tables = [env]
+    elif isinstance(env, list) and all(isinstance(t, dict) for t in env):
+        raw_tables = env
+    else:
+        raise ConfigError("env must be a table ([env]) or an array of tables ([[env]])", path=path)
+    indexes = _index_lines(text)
+    tables = []
+    for n, table in enumerate(raw_tables):
+        lines, header = indexes[n] if n < len(indexes) else ({}, None)
+        tables.append(EnvTable(table, lines, header))
+    return MiseConfig(path, root, tables, text)
+
+
+def _index_lines(text: str) -> list[tuple[dict[str, int], int | None]]:
+    """Per ``[env]``/``[[env]]`` table: key -> line, and the header's line."""
+    out: list[tuple[dict[str, int], int | None]] = []
+    current: dict[str, int] | None = None
+    prefix = ""
+    in_multiline: str | None = None
+    for number, raw in enumerate(text.splitlines(), start=1):
+        if in_multiline is not None:
+            if raw.count(in_multiline) % 2 == 1:
+                in_multiline = None
+            continue
+        line = raw.strip()
+        if not line or line[0] == "#":
+            continue
+        if line[0] == "[":
+            header = line.split("#", 1)[0].strip()
+            if header == "[[env]]" or header == "[env]":
+                current = {}
+                out.append((current, number))
+                prefix = ""
+            elif (
+                header.startswith("[env.") and header.endswith("]") and not header.startswith("[[")
+            ):
+                if not out:
+                    out.append(({}, number))
+                current = out[-1][0]
+                prefix = _unquote_key(header[5:-1]) + "."
+            else:
+                current = None
+            continue
+        eq = line.find("=")
+        if eq <= 0:
+            continue
+        if current is None:
+            if line.startswith("env.") or line.startswith("env ="):
+                if not out:
+                    out.append(({}, number))
+                if line.startswith("env."):
+                    out[-1][0].setdefault(_unquote_key(line[4:eq]), number)
+            continue
+        key = prefix + _unquote_key(line[:eq])
+        current.setdefault(key, number)
+        head = key.split(".", 1)[0]
+        current.setdefault(head, number)
+        rest = line[eq + 1 :]
+        for q in ('"""', "'''"):
+            if rest.count(q) % 2 == 1:
+                in_multiline = q
+                break
+    return out
+
+
+def _unquote_key(key: str) -> str:
+    parts = []
+    for part in key.strip().split("."):
+        part = part.strip()
+        if len(part) >= 2 and part[0] == part[-1] and part[0] in "\"'":
+            part = part[1:-1]
+        parts.append(part)
+    return ".".join(parts)

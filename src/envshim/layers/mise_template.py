@@ -1,0 +1,339 @@
+"""mise's value language: a small Tera subset, then ``$VAR`` expansion.
+
+Measured against mise 2026.9.15 (``mise env --json``):
+
+* A value is rendered as a template only when it holds ``{{``, ``{%`` or ``{#``.
+  Supported: ``{{ env.X }}`` (undefined is an error), ``{{ env?.X }}`` (also an
+  error when undefined, as mise does), ``{{ env["X"] }}``, ``{{ config_root }}``,
+  ``{{ cwd }}``, string literals, ``get_env(name=…, default=…)`` (which reads the
+  environment mise started with, not earlier ``[env]`` entries), the filter
+  ``| default(value=…)`` (used only when the variable is undefined) and
+  ``{# comments #}``. Anything else (``exec()``, ``{% if %}``, other filters) is
+  :class:`Unsupported`: the caller delegates the config to mise or reports it.
+* The rendered text is then expanded: ``$NAME`` and ``${NAME}`` (left as written,
+  with a warning, when undefined), ``${NAME:-word}`` (word when unset or empty),
+  ``${NAME-word}`` (word when unset), ``$$`` → ``$``; the word is expanded too.
+  Any other ``${…}`` form stays literal, as does a ``$`` before anything else.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+# A lookup returns the value a name has so far, or None when it is undefined.
+Lookup = Callable[[str], "str | None"]
+
+_NAME_START = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_")
+_NAME_CHARS = _NAME_START | frozenset("0123456789")
+
+
+class Unsupported(Exception):
+    """A construct envshim does not evaluate itself (``exec()``, ``{% if %}``, …)."""
+
+    def __init__(self, construct: str) -> None:
+        super().__init__(construct)
+        self.construct = construct
+
+
+class Undefined(Exception):
+    """A template referenced a variable that is not defined (mise fails here too)."""
+
+    def __init__(self, name: str, expr: str) -> None:
+        super().__init__(name)
+        self.name = name
+        self.expr = expr
+
+
+def needs_template(value: str) -> bool:
+    return "{{" in value or "{%" in value or "{#" in value
+
+
+# --- templates -----------------------------------------------------------------
+
+
+class Scope:
+    """What a template may see: the env so far, the process env, config_root and cwd."""
+
+    __slots__ = ("config_root", "cwd", "env", "process")
+
+    def __init__(self, env: Lookup, process: Lookup, config_root: str, cwd: str) -> None:
+        self.env = env
+        self.process = process
+        self.config_root = config_root
+        self.cwd = cwd
+
+
+def render(text: str, scope: Scope) -> str:
+    """Render the supported Tera subset; raise :class:`Unsupported` or :class:`Undefined`."""
+    out: list[str] = []
+    i = 0
+    n = len(text)
+    while i < n:
+        j = text.find("{", i)
+        if j < 0 or j + 1 >= n:
+            out.append(text[i:])
+            break
+        nxt = text[j + 1]
+        if nxt not in "{%#":
+            out.append(text[i : j + 1])
+            i = j + 1
+            continue
+        out.append(text[i:j])
+        if nxt == "%":
+            end = text.find("%}", j + 2)
+            raise Unsupported(text[j : end + 2] if end >= 0 else text[j:])
+        if nxt == "#":
+            end = text.find("#}", j + 2)
+            if end < 0:
+                raise Unsupported(text[j:])
+            i = end + 2
+            continue
+        end = _close_expr(text, j + 2)
+        if end < 0:
+            raise Unsupported(text[j:])
+        expr = text[j + 2 : end]
+        if expr.startswith("-") or expr.endswith("-"):
+            raise Unsupported("{{" + expr + "}}")  # whitespace control
+        out.append(_eval_expr(expr.strip(), scope))
+        i = end + 2
+    return "".join(out)
+
+
+def _close_expr(text: str, start: int) -> int:
+    """Index of the ``}}`` closing an expression, skipping string literals."""
+    i = start
+    n = len(text)
+    while i < n:
+        c = text[i]
+        if c in "\"'`":
+            k = text.find(c, i + 1)
+            if k < 0:
+                return -1
+            i = k + 1
+            continue
+        if c == "}" and text.startswith("}}", i):
+            return i
+        i += 1
+    return -1
+
+
+class _Parser:
+    """Recursive descent over one ``{{ … }}`` expression (the supported subset only)."""
+
+    def __init__(self, expr: str, scope: Scope) -> None:
+        self.s = expr
+        self.i = 0
+        self.scope = scope
+
+    def fail(self) -> Unsupported:
+        return Unsupported("{{ " + self.s + " }}")
+
+    def ws(self) -> None:
+        while self.i < len(self.s) and self.s[self.i] in " \t\r\n":
+            self.i += 1
+
+    def peek(self, token: str) -> bool:
+        self.ws()
+        return self.s.startswith(token, self.i)
+
+    def take(self, token: str) -> bool:
+        if self.peek(token):
+            self.i += len(token)
+            return True
+        return False
+
+    def ident(self) -> str:
+        self.ws()
+        k = self.i
+        while self.i < len(self.s) and (self.s[self.i] in _NAME_CHARS):
+            self.i += 1
+        return self.s[k : self.i]
+
+    def string(self) -> str | None:
+        self.ws()
+        if self.i < len(self.s) and self.s[self.i] in "\"'`":
+            q = self.s[self.i]
+            k = self.s.find(q, self.i + 1)
+            if k < 0:
+                raise self.fail()
+            value = self.s[self.i + 1 : k]
+            self.i = k + 1
+            return value
+        return None
+
+    def expression(self) -> str:
+        value, name = self.primary()
+        while self.take("|"):
+            if self.ident() != "default" or not self.take("("):
+                raise self.fail()
+            kwargs = self.kwargs()
+            if set(kwargs) != {"value"}:
+                raise self.fail()
+            if value is None:
+                value = kwargs["value"]
+        self.ws()
+        if self.i != len(self.s):
+            raise self.fail()
+        if value is None:
+            raise Undefined(name, "{{ " + self.s + " }}")
+        return value
+
+    def kwargs(self) -> dict[str, str]:
+        """``name=value, …)`` after the opening parenthesis; values are strings or env refs."""
+        out: dict[str, str] = {}
+        if self.take(")"):
+            return out
+        while True:
+            name = self.ident()
+            if not name or not self.take("="):
+                raise self.fail()
+            value, ref = self.primary()
+            if value is None:
+                raise Undefined(ref, "{{ " + self.s + " }}")
+            out[name] = value
+            if self.take(")"):
+                return out
+            if not self.take(","):
+                raise self.fail()
+
+    def primary(self) -> tuple[str | None, str]:
+        """(value or None when undefined, the name it refers to)."""
+        literal = self.string()
+        if literal is not None:
+            return literal, ""
+        self.ws()
+        if self.i < len(self.s) and self.s[self.i] in "-0123456789":
+            k = self.i
+            self.i += 1
+            while self.i < len(self.s) and self.s[self.i].isdigit():
+                self.i += 1
+            if self.i < len(self.s) and self.s[self.i] == ".":
+                raise self.fail()
+            return self.s[k : self.i], ""
+        name = self.ident()
+        if name == "env":
+            if self.take("?.") or self.take("."):
+                key = self.ident()
+            elif self.take("["):
+                key = self.string() or ""
+                if not self.take("]"):
+                    raise self.fail()
+            else:
+                raise self.fail()
+            if not key:
+                raise self.fail()
+            return self.scope.env(key), key
+        if name == "config_root":
+            return self.scope.config_root, name
+        if name == "cwd":
+            return self.scope.cwd, name
+        if name == "get_env" and self.take("("):
+            kwargs = self.kwargs()
+            if "name" not in kwargs or not set(kwargs) <= {"name", "default"}:
+                raise self.fail()
+            found = self.scope.process(kwargs["name"])
+            if found is None:
+                if "default" not in kwargs:
+                    raise Undefined(kwargs["name"], "{{ " + self.s + " }}")
+                found = kwargs["default"]
+            return found, kwargs["name"]
+        raise self.fail()
+
+
+def _eval_expr(expr: str, scope: Scope) -> str:
+    return _Parser(expr, scope).expression()
+
+
+def check_template(text: str) -> str | None:
+    """The first construct envshim cannot render in ``text``, without evaluating anything."""
+    probe = Scope(lambda _k: "", lambda _k: "", "", "")
+    try:
+        render(text, probe)
+    except Unsupported as exc:
+        return exc.construct
+    except Undefined:
+        return None
+    return None
+
+
+# --- $VAR expansion --------------------------------------------------------------
+
+
+def expand(text: str, env: Lookup, undefined: list[str] | None = None) -> str:
+    """mise's ``$VAR`` expansion of one rendered value (see the module docstring)."""
+    if "$" not in text:
+        return text
+    out: list[str] = []
+    i = 0
+    n = len(text)
+    while i < n:
+        j = text.find("$", i)
+        if j < 0:
+            out.append(text[i:])
+            break
+        out.append(text[i:j])
+        if j + 1 >= n:
+            out.append("$")
+            break
+        c = text[j + 1]
+        if c == "$":
+            out.append("$")
+            i = j + 2
+        elif c == "{":
+            end = _matching_brace(text, j + 2)
+            if end < 0:
+                out.append(text[j:])
+                break
+            out.append(_braced(text[j + 2 : end], text[j : end + 1], env, undefined))
+            i = end + 1
+        elif c in _NAME_START:
+            k = j + 2
+            while k < n and text[k] in _NAME_CHARS:
+                k += 1
+            name = text[j + 1 : k]
+            value = env(name)
+            if value is None:
+                if undefined is not None:
+                    undefined.append(name)
+                out.append(text[j:k])
+            else:
+                out.append(value)
+            i = k
+        else:
+            out.append("$")
+            i = j + 1
+    return "".join(out)
+
+
+def _matching_brace(text: str, start: int) -> int:
+    depth = 0
+    for k in range(start, len(text)):
+        c = text[k]
+        if c == "{":
+            depth += 1
+        elif c == "}":
+            if depth == 0:
+                return k
+            depth -= 1
+    return -1
+
+
+def _braced(inner: str, whole: str, env: Lookup, undefined: list[str] | None) -> str:
+    if not inner or inner[0] not in _NAME_START:
+        return whole
+    k = 1
+    while k < len(inner) and inner[k] in _NAME_CHARS:
+        k += 1
+    name, op = inner[:k], inner[k:]
+    value = env(name)
+    if not op:
+        if value is None:
+            if undefined is not None:
+                undefined.append(name)
+            return whole
+        return value
+    if op.startswith(":-"):
+        return value if value else expand(op[2:], env, undefined)
+    if op.startswith("-"):
+        return expand(op[1:], env, undefined) if value is None else value
+    return whole

@@ -290,121 +290,41 @@ def step_pre_commit(it: Init) -> None:
 # -- sops: .sops.yaml and the secrets file ----------------------------------------------------
 
 
-SOPS_RULE_REGEX = r"(^|/)secrets(\.[^/]+)?\.enc\.(env|ya?ml|json)$"
-SOPS_HEADER = """\
-# sops creation rules: new secret files are encrypted to these age keys.
-# `envshim recipients add age1...` adds a teammate (and re-encrypts the files).
-"""
+def sops_config_path(root: Path) -> Path:
+    from .sopsconfig import find_config
+
+    return find_config(root) or root / ".sops.yaml"
 
 
-def _age_list(value: Any) -> list[str]:
-    if isinstance(value, str):
-        return [v.strip() for v in value.replace("\n", ",").split(",") if v.strip()]
-    if isinstance(value, list):
-        return [str(v).strip() for v in value if str(v).strip()]
-    return []
+def step_sops_config(it: Init, recipient: str) -> None:
+    """`.sops.yaml` (sops' own config, edited through envshim.sopsconfig) encrypts secret files to you."""
+    from . import sopsconfig
+    from .keys import normalize_recipient
 
-
-def _matching_rule(rules: Any, name: str) -> Any:
-    """The first rule sops would pick for ``name`` (a rule without path_regex matches all)."""
-    for rule in rules if isinstance(rules, list) else []:
-        if not isinstance(rule, dict):
-            continue
-        regex = rule.get("path_regex")
-        if regex is None or re.search(str(regex), name):
-            return rule
-    return None
-
-
-def ensure_sops_recipient(root: Path, recipient: str) -> tuple[str, list[str]]:
-    """(what happened: created|updated|kept, the recipients new secret files get)."""
-    from ruamel.yaml import YAML
-
-    path = root / ".sops.yaml"
-    yaml = YAML()  # round-trip: comments, order and quoting survive
-    yaml.preserve_quotes = True
-    yaml.width = 4096  # never fold a long recipients line
-    if not path.exists():
-        doc = yaml.load(SOPS_HEADER + "creation_rules: []\n")
-        rule = yaml.load(f"path_regex: '{SOPS_RULE_REGEX}'\nage: {recipient}\n")
-        doc["creation_rules"] = [rule]
-        create_file(path, _dump(yaml, doc))
-        return "created", [recipient]
-    text = path.read_text(encoding="utf-8")
-    try:
-        from ruamel.yaml.util import load_yaml_guess_indent
-
-        _, indent, offset = load_yaml_guess_indent(text)
-        yaml.indent(mapping=indent or 2, sequence=indent or 2, offset=offset or 0)
-        doc = yaml.load(text)
-    except Exception as exc:  # ruamel raises many types; a public config holds no secret
-        mark = getattr(exc, "problem_mark", None)
-        raise ConfigError(
-            "invalid YAML",
-            path=path,
-            line=mark.line + 1 if mark else None,
-            hint="fix the syntax, then run `envshim init` again",
-        ) from None
-    if doc is None:
-        doc = yaml.load("creation_rules: []\n")
-    if not isinstance(doc, dict):
-        raise ConfigError(
-            "expected a mapping with creation_rules",
-            path=path,
-            hint="see https://github.com/getsops/sops#using-sops-yaml-conf-to-select-kms-pgp-and-age-for-new-files",
-        )
-    rules = doc.get("creation_rules")
-    if rules is None:
-        rules = doc["creation_rules"] = yaml.load("[]")
-    rule = _matching_rule(rules, SECRETS_FILE)
-    if rule is None:
-        new_rule = yaml.load(f"path_regex: '{SOPS_RULE_REGEX}'\nage: {recipient}\n")
-        rules.insert(0, new_rule)  # sops takes the first match; this one only matches secret files
-        _save_yaml(path, yaml, doc)
-        return "updated", [recipient]
-    if "key_groups" in rule:
-        groups = rule.get("key_groups") or []
-        current = [r for g in groups if isinstance(g, dict) for r in _age_list(g.get("age"))]
-        return "kept", current
-    current = _age_list(rule.get("age"))
-    if recipient in current:
-        return "kept", current
-    value = rule.get("age")
-    if isinstance(value, list):
-        value.append(recipient)
-    else:
-        rule["age"] = ",".join([*current, recipient])
-    _save_yaml(path, yaml, doc)
-    return "updated", [*current, recipient]
-
-
-def _dump(yaml: Any, doc: Any) -> str:
-    import io
-
-    buf = io.StringIO()
-    yaml.dump(doc, buf)
-    return buf.getvalue()
-
-
-def _save_yaml(path: Path, yaml: Any, doc: Any) -> None:
-    from .atomic import replace_preserving_mode
-
-    replace_preserving_mode(path, _dump(yaml, doc))
-
-
-def step_sops_config(it: Init, recipient: str) -> list[str]:
-    """`.sops.yaml` encrypts the project's secret files to ``recipient``; returns the recipients."""
-    what, recipients = ensure_sops_recipient(it.root, recipient)
-    if what == "created":
-        it.changed(f"created .sops.yaml: secret files are encrypted to {recipient}")
-    elif what == "updated":
-        it.changed(f"added your key {recipient} to the .sops.yaml rule for {SECRETS_FILE}")
-    elif recipient in recipients:
-        it.kept(f".sops.yaml already encrypts {SECRETS_FILE} to your key")
-    else:
-        it.kept(".sops.yaml uses key_groups; not edited")
+    config = sops_config_path(it.root)
+    target = it.root / SECRETS_FILE
+    name = _rel(config, it.root)
+    if not config.exists():
+        sopsconfig.edit_recipients(config, [target], add=recipient)
+        it.changed(f"created {name}: secret files are encrypted to {recipient}")
+        return
+    rule = sopsconfig.creation_rule(target, config)  # no rule for the file: a clear error
+    mine = normalize_recipient(recipient)
+    if any(normalize_recipient(r) == mine for group in rule.groups for r in group):
+        it.kept(f"{name} already encrypts {SECRETS_FILE} to your key")
+        return
+    if len(rule.groups) > 1:
+        it.kept(f"{name} uses key_groups; not edited")
         it.next_steps.append(f"envshim recipients add {recipient}")
-    return recipients
+        return
+    sopsconfig.edit_recipients(config, [target], add=recipient)
+    it.changed(f"added your key {recipient} to the {name} rule for {SECRETS_FILE}")
+
+
+def creation_rule(it: Init, path: Path):
+    from .sopsconfig import creation_rule as rule_for
+
+    return rule_for(path, sops_config_path(it.root))
 
 
 def _identities(environ: Mapping[str, str]) -> list[Any]:
@@ -413,11 +333,11 @@ def _identities(environ: Mapping[str, str]) -> list[Any]:
     return load_identities(environ, warnings=[])
 
 
-def write_secrets(path: Path, values: list[tuple[str, str]], recipients: list[str]) -> None:
-    """A new sops dotenv file holding ``values``, encrypted to ``recipients`` (nothing in plaintext)."""
+def write_secrets(path: Path, values: list[tuple[str, str]], rule: Any) -> None:
+    """A new sops dotenv file holding ``values``, encrypted by ``rule`` (nothing in plaintext)."""
     from .formats import sops
 
-    doc = sops.empty_document(path, sops.CreationRule(groups=[recipients]))
+    doc = sops.empty_document(path, rule)
     for key, value in values:
         doc.set(key, value)
     from .atomic import write_atomic
@@ -440,12 +360,12 @@ def set_values(path: Path, values: list[tuple[str, str]], environ: Mapping[str, 
     doc.save()
 
 
-def step_secrets_file(
-    it: Init, path: Path, recipients: list[str], values: list[tuple[str, str]], origin: str
-) -> None:
+def step_secrets_file(it: Init, path: Path, values: list[tuple[str, str]], origin: str) -> None:
     name = _rel(path, it.root)
     if not path.exists():
-        write_secrets(path, values, recipients)
+        rule = creation_rule(it, path)
+        write_secrets(path, values, rule)
+        recipients = {r for group in rule.groups for r in group}
         what = f"with {len(values)} value(s) from {origin}" if values else "(empty)"
         it.changed(f"created {name} {what}, encrypted with sops to {len(recipients)} recipient(s)")
         return
@@ -526,7 +446,7 @@ def run_init(it: Init) -> Init:
         origin = _rel(it.from_dotenv.resolve(), it.root)
         if it.from_dotenv.resolve().parent == it.root:
             extra_ignores.append(it.from_dotenv.name)
-    recipients = step_sops_config(it, recipient)
+    step_sops_config(it, recipient)
     if it.from_dotenvx:
         moves = dotenvx_files(it.root)
         if not moves:
@@ -538,16 +458,16 @@ def run_init(it: Init) -> Init:
         # decrypt everything first: a missing private key stops before anything is written
         loaded = [(src, dst, read_dotenvx(src, it)) for src, dst in moves]
         if not any(dst == it.root / SECRETS_FILE for _s, dst, _v in loaded):
-            step_secrets_file(it, it.root / SECRETS_FILE, recipients, [], "")
+            step_secrets_file(it, it.root / SECRETS_FILE, [], "")
         for src, dst, vals in loaded:
-            step_secrets_file(it, dst, recipients, vals, src.name)
+            step_secrets_file(it, dst, vals, src.name)
         names = " ".join(src.name for src, _d, _v in loaded)
         it.next_steps.append(
             f"once `envshim export` shows the same values: git rm {names}, and delete "
             ".env.keys (the dotenvx private keys) everywhere"
         )
     else:
-        step_secrets_file(it, it.root / SECRETS_FILE, recipients, values, origin)
+        step_secrets_file(it, it.root / SECRETS_FILE, values, origin)
     step_gitignore(it, extra_ignores)
     step_pre_commit(it)
     if it.from_dotenv is not None and values:

@@ -261,3 +261,97 @@ def test_bad_missing_key_mode(ci_project):
     )
     assert proc.returncode != 0 and proc.stdout == ""
     assert "missing-key" in proc.stderr
+
+
+# --- sops files in the team layer --------------------------------------------------------------
+
+
+def _sops_encrypt(plain: Path, out: Path, pub: str, env: dict[str, str]) -> None:
+    proc = subprocess.run(
+        [
+            need("sops"),
+            "encrypt",
+            "--age",
+            pub,
+            "--input-type",
+            "dotenv",
+            "--output-type",
+            "dotenv",
+            str(plain),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    out.write_text(proc.stdout)
+
+
+def test_sops_vectors_by_convention_and_profile(clean_env, tmp_path):
+    vec = need_vectors() / "generated"
+    for name in ("secrets.enc.env", "secrets.enc.json", "secrets.staging.enc.yaml"):
+        (tmp_path / name).write_bytes((vec / name).read_bytes())
+    key = tmp_path / "bob.txt"
+    key.write_bytes((vec / "bob.key").read_bytes())
+    key.chmod(0o600)
+    env = {**clean_env, "SOPS_AGE_KEY_FILE": str(key)}
+    plain_env = dict(
+        line.split("=", 1)
+        for line in (vec / "secrets.plain.env").read_text().splitlines()
+        if line and not line.startswith("#")
+    )
+    res = resolve(tmp_path, "staging", environ=env)
+    for k, v in plain_env.items():
+        if k not in json.loads((vec / "secrets.plain.json").read_text()):
+            assert res[k] == v.replace("\\n", "\n")
+    assert res["app__db__user"] == "staging_user"
+    origin = res.vars["app__db__user"].origin
+    assert Path(origin.path).name == "secrets.staging.enc.yaml" and origin.layer == "team"
+    no_profile = resolve(tmp_path, environ=env)
+    assert "app__db__user" not in no_profile.vars
+
+
+def test_sops_missing_key_lists_recipients(clean_env, tmp_path):
+    mine = _keygen(tmp_path / "mine.txt")
+    theirs = _keygen(tmp_path / "theirs.txt")
+    canary = "CANARY_" + secrets.token_hex(10)
+    plain = tmp_path / "plain.env"
+    plain.write_text(f"TOKEN={canary}\n")
+    proj = tmp_path / "proj"
+    proj.mkdir()
+    _sops_encrypt(plain, proj / "secrets.enc.env", theirs, clean_env)
+    plain.unlink()
+    env = {**clean_env, "SOPS_AGE_KEY_FILE": str(tmp_path / "mine.txt")}
+    proc = run_envshim("export", "--format", "json", str(proj), env=env)
+    assert proc.returncode == 1 and proc.stdout == ""
+    line = proc.stderr.strip()
+    assert len(line.splitlines()) == 1
+    assert f"none of your identities ({mine})" in line
+    assert f"is a recipient of secrets.enc.env; recipients are: {theirs}" in line
+    assert "`envshim key show`" in line and "`envshim recipients add`" in line
+    assert canary not in proc.stderr
+    warn = run_envshim("export", "--format", "json", "--missing-key=warn", str(proj), env=env)
+    assert warn.returncode == 0 and json.loads(warn.stdout) == {}
+    assert warn.stderr.count("warning") == 1 and canary not in warn.stderr
+    ok = run_envshim(
+        "export",
+        "--format",
+        "json",
+        str(proj),
+        env={**env, "SOPS_AGE_KEY_FILE": str(tmp_path / "theirs.txt")},
+    )
+    assert ok.returncode == 0, ok.stderr
+    assert json.loads(ok.stdout) == {"TOKEN": canary}
+    assert canary not in ok.stderr
+
+
+def test_plaintext_secret_file_is_refused(clean_env, tmp_path):
+    canary = "CANARY_" + secrets.token_hex(10)
+    (tmp_path / "secrets.enc.env").write_text(f"TOKEN={canary}\n")
+    proc = run_envshim(
+        "export", "--format", "json", "--missing-key=skip", str(tmp_path), env=clean_env
+    )
+    assert proc.returncode == 1 and proc.stdout == ""
+    assert "secrets.enc.env" in proc.stderr and "not encrypted" in proc.stderr
+    assert "envshim secrets encrypt" in proc.stderr
+    assert canary not in proc.stderr

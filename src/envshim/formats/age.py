@@ -95,6 +95,8 @@ def stanza_summary(data: bytes) -> str:
             break
         if line.startswith(b"-> "):
             kind = line[3:].split(b" ", 1)[0].decode("ascii", "replace")
+            if kind.endswith("-grease"):
+                continue  # random stanzas the rage/age crates add; no one's key
             counts[kind] = counts.get(kind, 0) + 1
     if not counts:
         return "the header lists no recipients"
@@ -126,7 +128,8 @@ def decrypt_bytes(
         reason = f"{type(exc).__name__}: {exc}"
     if "No matching keys" in reason and not identities:
         raise NoMatchingKey(
-            f"{label}you have no age identity, so {name} cannot be decrypted; {stanza_summary(data)}",
+            f"{label}you have no age identity, so {what or name} cannot be decrypted; "
+            f"{stanza_summary(data)}",
             path=path,
             hint="run `envshim key new` (or set SOPS_AGE_KEY_FILE), `envshim key show`, "
             "and ask a maintainer to run `envshim recipients add`",

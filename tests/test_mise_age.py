@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import json
 import secrets
 import shutil
 import subprocess
@@ -11,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import need, need_vectors
+from conftest import need, need_vectors, run_envshim
 from envshim.errors import DecryptError
 from envshim.formats.age import NoMatchingKey
 from envshim.formats.mise_age import decrypt_inline
@@ -177,3 +178,29 @@ def test_legacy_prefix(fresh):
     table, env, expected, proj = fresh
     value, _fmt = _age_entry(table["SMALL"])
     assert decrypt_inline("age64:v1:" + value, None, _ctx(proj, env)) == expected["SMALL"]
+
+
+def test_vector_through_envshim_export(clean_env, tmp_path):
+    vec = need_vectors() / "generated"
+    proj = tmp_path / "proj"
+    proj.mkdir()
+    (proj / "mise.toml").write_bytes((vec / "mise-inline-age" / "mise.toml").read_bytes())
+    alice = _key_copy(vec / "alice.key", tmp_path / "alice.txt")
+    proc = run_envshim(
+        "export", "--format", "json", str(proj), env={**clean_env, "SOPS_AGE_KEY_FILE": str(alice)}
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout) == {"PLAIN": "x", "INLINE_SECRET": "inline s3cret ✓"}
+    nokey = run_envshim("export", "--format", "json", str(proj), env=clean_env)
+    assert nokey.returncode == 1 and nokey.stdout == ""
+    assert "mise.toml:3: INLINE_SECRET" in nokey.stderr
+    skip = run_envshim(
+        "export",
+        "--format",
+        "json",
+        "--missing-key=skip",
+        str(proj),
+        env={**clean_env, "INLINE_SECRET": "from-ci"},
+    )
+    assert skip.returncode == 0 and skip.stderr == ""
+    assert json.loads(skip.stdout) == {"PLAIN": "x"}  # the CI value is left as it is

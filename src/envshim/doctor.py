@@ -105,16 +105,31 @@ class Doctor:
         return self._cache["ids"]
 
     def resolution(self) -> Any:
-        """The merged environment (a file we hold no key for is skipped), or the error."""
+        """The merged environment (a file we hold no key for is skipped), or the error.
+
+        A missing mise ``required`` key stops a resolution; here each one gets an
+        empty stand-in so the rest can be checked (check_required reports it).
+        """
         if "res" not in self._cache:
+            from .errors import MissingRequiredError
             from .resolve import resolve
 
-            try:
-                self._cache["res"] = resolve(
-                    self.cwd, self.env, environ=self.environ, missing_key="skip"
-                )
-            except EnvshimError as exc:
-                self._cache["res"] = exc
+            environ = dict(self.environ)
+            for _attempt in range(2):
+                try:
+                    self._cache["res"] = resolve(
+                        self.cwd, self.env, environ=environ, missing_key="skip"
+                    )
+                    break
+                except MissingRequiredError as exc:
+                    self._cache["res"] = exc
+                    stand_ins = {k: "" for k in mise_required(self) if k not in environ}
+                    if not stand_ins:
+                        break
+                    environ.update(stand_ins)
+                except EnvshimError as exc:
+                    self._cache["res"] = exc
+                    break
         return self._cache["res"]
 
     def team_files(self) -> list[Path] | None:
@@ -484,14 +499,22 @@ def check_identity(d: Doctor) -> list[Result]:
 
 def _file_recipients(path: Path) -> list[str] | None:
     """The age recipients recorded in a sops file; None for formats that do not record them."""
+    if not _is_sops(path):
+        return None
+    from .formats import sops as sops_fmt
+
+    return list(sops_fmt.file_recipients(path))
+
+
+def _is_sops(path: Path) -> bool:
     try:
-        from .formats import sops as sops_fmt
+        from .formats.sops import is_sops_file
     except ImportError:
-        sops_fmt = None
-    reader = getattr(sops_fmt, "file_recipients", None) if sops_fmt else None
-    if reader is not None:
-        return list(reader(path))
-    return None
+        return False
+    try:
+        return is_sops_file(path)
+    except (EnvshimError, OSError):
+        return False
 
 
 def check_recipients(d: Doctor) -> list[Result]:
@@ -573,7 +596,12 @@ def check_decrypt(d: Doctor) -> list[Result]:
                 out.append(Result("decrypt", FAIL, f"{d.rel(path)}: {exc.message}", exc.hint or ""))
                 continue
             out.append(
-                Result("decrypt", OK, f"{d.rel(path)}: {len(list(entries))} value(s), MAC verified")
+                Result(
+                    "decrypt",
+                    OK,
+                    f"{d.rel(path)}: {len(list(entries))} value(s), "
+                    + ("MAC verified" if _is_sops(path) else "authenticated"),
+                )
             )
         return out
     # No per-file entry point: resolve the project as a whole (errors name the file).
@@ -587,6 +615,21 @@ def check_decrypt(d: Doctor) -> list[Result]:
     return [Result("decrypt", OK, f"{len(files)} file(s), {len(team_keys)} value(s), MAC verified")]
 
 
+def mise_required(d: Doctor) -> dict[str, str]:
+    """Keys marked ``{ required = … }`` in the project's mise config files → the file."""
+    out: dict[str, str] = {}
+    for path in d.mise_configs():
+        data = _toml(path) or {}
+        env = data.get("env")
+        for table in env if isinstance(env, list) else [env]:
+            if not isinstance(table, dict):
+                continue
+            for key, value in table.items():
+                if isinstance(value, dict) and value.get("required") not in (None, False):
+                    out.setdefault(key, d.rel(path))
+    return out
+
+
 def required_keys(d: Doctor) -> dict[str, str]:
     """Required key → where it is required."""
     out: dict[str, str] = {}
@@ -598,15 +641,8 @@ def required_keys(d: Doctor) -> dict[str, str]:
     for key in req if isinstance(req, list) else []:
         if isinstance(key, str):
             out.setdefault(key, "envshim.toml")
-    for path in d.mise_configs():
-        data = _toml(path) or {}
-        env = data.get("env")
-        for table in env if isinstance(env, list) else [env]:
-            if not isinstance(table, dict):
-                continue
-            for key, value in table.items():
-                if isinstance(value, dict) and value.get("required"):
-                    out.setdefault(key, d.rel(path))
+    for key, where in mise_required(d).items():
+        out.setdefault(key, where)
     for name in EXAMPLE_NAMES:
         example = p.root / name
         if example.is_file():

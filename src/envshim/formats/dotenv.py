@@ -8,7 +8,7 @@ Two dialects:
   values trimmed and cut at `` #``. Nothing is ever expanded here; callers that
   want expansion (mise's ``_.file``) get the quote style of each binding.
 * :func:`parse_sops` — sops' literal dialect: everything after the first ``=``
-  is the value, only ``\\n`` is unescaped.
+  is the value, only ``\\n`` is unescaped, nothing is trimmed.
 
 Every binding keeps its 1-based line number so that errors can name it.
 """
@@ -72,8 +72,12 @@ def parse(text: str, path: str = "<dotenv>") -> list[Binding]:
             end = text.find("\n", k)
             bad = text[k : n if end < 0 else end].strip()
             what = f"expected KEY=VALUE, got {bad[:1]!r}…" if not key else f"{key!r} has no '='"
-            raise ConfigError(f"invalid dotenv line: {what}", path=path, line=start_line,
-                              hint="write it as KEY=VALUE")
+            raise ConfigError(
+                f"invalid dotenv line: {what}",
+                path=path,
+                line=start_line,
+                hint="write it as KEY=VALUE",
+            )
         i += 1  # '='
         while i < n and text[i] in " \t":
             i += 1
@@ -81,8 +85,12 @@ def parse(text: str, path: str = "<dotenv>") -> list[Binding]:
         if quote == "'":
             j = text.find("'", i + 1)
             if j < 0:
-                raise ConfigError(f"unterminated single quote in the value of {key}",
-                                  path=path, line=start_line, hint="close the quote")
+                raise ConfigError(
+                    f"unterminated single quote in the value of {key}",
+                    path=path,
+                    line=start_line,
+                    hint="close the quote",
+                )
             value = text[i + 1 : j]
             line += value.count("\n")
             i = j + 1
@@ -91,8 +99,12 @@ def parse(text: str, path: str = "<dotenv>") -> list[Binding]:
             j = i + 1
             while True:
                 if j >= n:
-                    raise ConfigError(f"unterminated double quote in the value of {key}",
-                                      path=path, line=start_line, hint="close the quote")
+                    raise ConfigError(
+                        f"unterminated double quote in the value of {key}",
+                        path=path,
+                        line=start_line,
+                        hint="close the quote",
+                    )
                 c = text[j]
                 if c == '"':
                     break
@@ -109,9 +121,10 @@ def parse(text: str, path: str = "<dotenv>") -> list[Binding]:
         else:
             j = text.find("\n", i)
             raw = text[i : n if j < 0 else j]
-            # an unquoted value ends at a comment: '#' preceded by whitespace
+            # an unquoted value ends at a comment: '#' preceded by whitespace (`a=#b` is "#b",
+            # `a= #b` is "", as python-dotenv reads them)
             for m in range(len(raw)):
-                if raw[m] == "#" and (m == 0 or raw[m - 1] in " \t"):
+                if raw[m] == "#" and text[i + m - 1] in " \t":
                     raw = raw[:m]
                     break
             value = raw.strip()
@@ -121,29 +134,39 @@ def parse(text: str, path: str = "<dotenv>") -> list[Binding]:
             j = text.find("\n", i)
             rest = text[i : n if j < 0 else j].strip()
             if rest and not rest.startswith("#"):
-                raise ConfigError(f"unexpected text after the quoted value of {key}",
-                                  path=path, line=line, hint="quote the whole value")
+                raise ConfigError(
+                    f"unexpected text after the quoted value of {key}",
+                    path=path,
+                    line=line,
+                    hint="quote the whole value",
+                )
             i = n if j < 0 else j
         out.append(Binding(key, value, start_line, quote))
     return out
 
 
 def parse_sops(text: str, path: str = "<dotenv>") -> list[Binding]:
-    """sops' literal dotenv dialect: ``KEY=rest of line``, only ``\\n`` unescaped."""
+    """sops' literal dotenv dialect, exactly as ``sops`` reads it: ``KEY=rest of line``,
+    only ``\\n`` unescaped, nothing trimmed (not even a ``\\r``); a comment starts with
+    ``#`` in the first column; an empty line is skipped, a blank one is an error."""
     out: list[Binding] = []
     for number, raw in enumerate(text.split("\n"), start=1):
-        if raw.endswith("\r"):
-            raw = raw[:-1]
-        if not raw.strip() or raw.lstrip().startswith("#"):
+        if not raw or raw.startswith("#"):
             continue
         key, sep, value = raw.partition("=")
         if not sep or not key:
-            raise ConfigError("invalid dotenv line: no '=' found", path=path, line=number,
-                              hint="sops dotenv files hold one KEY=VALUE per line")
+            raise ConfigError(
+                "invalid dotenv line: no '=' found" if not sep else "invalid dotenv line: no name",
+                path=path,
+                line=number,
+                hint="sops dotenv files hold one KEY=VALUE per line",
+            )
         out.append(Binding(key, value.replace("\\n", "\n"), number))
     return out
 
 
 def comment_lines(text: str) -> list[tuple[int, str]]:
     """The ``#`` comment lines of a sops dotenv file, with their line numbers."""
-    return [(n, line) for n, line in enumerate(text.split("\n"), 1) if line.lstrip().startswith("#")]
+    return [
+        (n, line) for n, line in enumerate(text.split("\n"), 1) if line.lstrip().startswith("#")
+    ]

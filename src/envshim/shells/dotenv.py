@@ -12,8 +12,10 @@ _ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\t"}
 def dotenv_quote(value: str) -> str:
     if is_safe_bare(value):
         return value
-    if "'" not in value and not any(c in value for c in "\n\r\t"):
-        return f"'{value}'"  # single quotes: no other tool expands anything inside
+    if not any(c in value for c in "'\\\n\r"):
+        # single quotes: no tool expands `$` inside, and without `\` every dialect agrees
+        # (python-dotenv unescapes `\\` and `\'` even there)
+        return f"'{value}'"
     return '"' + "".join(_ESCAPES.get(c, c) for c in value) + '"'
 
 

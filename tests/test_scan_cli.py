@@ -154,3 +154,12 @@ def test_scan_without_a_key_fails_closed(project, clean_env, home):
     out = run_envshim("scan", env=clean_env, cwd=project)
     assert out.returncode != 0 and out.stdout == ""
     assert "secrets.env.age" in out.stderr
+
+
+def test_a_missing_required_mise_key_does_not_stop_the_scan(project, clean_env):
+    (project / "mise.toml").write_text('[env]\nTOKEN = { required = "ask the team" }\n')
+    (project / "notes.txt").write_text(f"{SECRET}\n")
+    assert run_envshim("export", "--format", "json", env=clean_env, cwd=project).returncode != 0
+    out = run_envshim("scan", env=clean_env, cwd=project)
+    assert out.returncode == 1, out.stderr
+    assert out.stdout == "notes.txt:1: DB_PASSWORD (plain)\n"

@@ -73,6 +73,7 @@ class Doctor:
     fix: bool = False
     shell: str | None = None
     env: str | None = None
+    missing_key: str | None = "skip"  # for the resolution; None: the project's own setting
     root: Path | None = None
     options: dict[str, Any] = field(default_factory=dict)
     _cache: dict[str, Any] = field(default_factory=dict)
@@ -118,7 +119,7 @@ class Doctor:
             for _attempt in range(2):
                 try:
                     self._cache["res"] = resolve(
-                        self.cwd, self.env, environ=environ, missing_key="skip"
+                        self.cwd, self.env, environ=environ, missing_key=self.missing_key
                     )
                     break
                 except MissingRequiredError as exc:

@@ -51,10 +51,7 @@ def run(args: argparse.Namespace) -> int:
             from ..errors import UsageError
 
             raise UsageError(f"no such file or directory: {p}")
-    args.dir = "."
-    from .common import resolve_from_args
-
-    resolution = resolve_from_args(args)
+    resolution = _resolve(args)
     secrets = scan.secret_values(resolution)
     min_length = args.min_length or scan.MIN_LENGTH
     needles, skipped = scan.build_needles(secrets, min_length)
@@ -91,3 +88,19 @@ def run(args: argparse.Namespace) -> int:
         f"envshim scan: clean: {keys} secret value(s), {report.scanned} file(s) scanned\n"
     )
     return 0
+
+
+def _resolve(args: argparse.Namespace):
+    """The secrets to look for; a missing mise `required` key does not stop a scan (or a commit)."""
+    import os
+
+    from ..doctor import Doctor
+    from ..errors import EnvshimError
+
+    d = Doctor(cwd=Path.cwd(), environ=dict(os.environ), env=args.env, missing_key=args.missing_key)
+    resolution = d.resolution()
+    if isinstance(resolution, EnvshimError):
+        raise resolution
+    for warning in resolution.warnings:
+        sys.stderr.write(f"envshim: warning: {warning}\n")
+    return resolution

@@ -124,15 +124,32 @@ def test_user_value_overrides_a_mise_default(env: dict[str, str], project: Path)
     (project / "mise.toml").write_text('[env]\nAPI_URL = "https://api.staging.example.com"\n')
     _init(env, project)
     envshim("user", "set", "API_URL", env=env, cwd=project, input="http://localhost:8080")
+    proc = envshim("export", "--format", "json", env=env, cwd=project)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["API_URL"] == "http://localhost:8080"
+    explain = envshim("explain", "API_URL", env=env, cwd=project).stdout
+    assert "from     user" in explain and "shadows  mise" in explain and "mise.toml:2" in explain
+
     from envshim.resolve import resolve
 
-    resolution = resolve(project, environ=env)
-    var = resolution.vars["API_URL"]
-    assert var.value == "http://localhost:8080"
-    assert var.origin.layer == "user" and var.secret
-    if any(o.layer == "mise" for o in var.shadowed):  # once the mise layer reads [env]
-        proc = envshim("export", "--format", "json", env=env, cwd=project)
-        assert json.loads(proc.stdout)["API_URL"] == "http://localhost:8080"
+    var = resolve(project, environ=env).vars["API_URL"]
+    assert (var.value, var.origin.layer, var.secret) == ("http://localhost:8080", "user", True)
+    assert [o.layer for o in var.shadowed] == ["mise"]
+
+
+def test_link_in_the_mise_table_and_a_derived_value(env: dict[str, str], project: Path) -> None:
+    """user_store in `_.envshim`; an entry after the directive sees the user value."""
+    (project / "mise.toml").write_text(
+        '[env]\nDB_USER = "app"\n_.envshim = {}\n'
+        'DATABASE_URL = "postgres://{{env.DB_USER}}@db/app"\n'
+    )
+    _init(env, project)
+    assert "user_store" in (project / "mise.toml").read_text()
+    envshim("user", "set", "DB_USER", env=env, cwd=project, input="me")
+    proc = envshim("export", "--format", "json", env=env, cwd=project)
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout)
+    assert (out["DB_USER"], out["DATABASE_URL"]) == ("me", "postgres://me@db/app")
 
 
 def test_read_verbs_create_nothing(
@@ -364,3 +381,51 @@ def test_git_remote_recorded_without_credentials(env: dict[str, str], project: P
     store = _init(env, project)
     meta = json.loads((store / "meta.json").read_text())
     assert meta["projects"][0]["git_remote"] == "https://example.com/team/app.git"
+
+
+def test_set_prompts_without_echo_on_a_terminal(env: dict[str, str], project: Path) -> None:
+    """No value argument and a terminal on stdin: a no-echo prompt, asked twice."""
+    import pty
+    import select
+    import sys
+    import time
+
+    _init(env, project)
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: envshim with the pty as its controlling terminal
+        os.chdir(project)
+        os.execve(sys.executable, [sys.executable, "-m", "envshim", "user", "set", "TYPED"], env)
+    seen = b""
+
+    def read_until(marker: bytes, timeout: float = 30) -> None:
+        nonlocal seen
+        deadline = time.monotonic() + timeout
+        while marker not in seen and time.monotonic() < deadline:
+            ready, _, _ = select.select([fd], [], [], 0.2)
+            if ready:
+                try:
+                    seen += os.read(fd, 1024)
+                except OSError:
+                    break
+        assert marker in seen, seen
+
+    read_until(b"(not shown): ")
+    os.write(fd, CANARY.encode() + b"\n")
+    read_until(b"confirm TYPED: ")
+    os.write(fd, CANARY.encode() + b"\n")
+    _, status = os.waitpid(pid, 0)
+    try:
+        while True:
+            ready, _, _ = select.select([fd], [], [], 0.2)
+            if not ready:
+                break
+            chunk = os.read(fd, 1024)
+            if not chunk:
+                break
+            seen += chunk
+    except OSError:
+        pass
+    os.close(fd)
+    assert os.waitstatus_to_exitcode(status) == 0, seen
+    assert CANARY.encode() not in seen  # never echoed
+    assert envshim("user", "get", "TYPED", env=env, cwd=project).stdout == CANARY + "\n"

@@ -320,6 +320,10 @@ class Store:
                     hint=_fix_hint(path, "600"),
                 )
 
+    def use_identities(self, identities: list[Any]) -> None:
+        """Identities someone already loaded (the team layer shares them through the context)."""
+        self._identities = list(identities)
+
     def identities(self, warnings: list[str] | None = None) -> list[Any]:
         if self._identities is None:
             from .keys import load_identities

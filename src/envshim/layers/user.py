@@ -26,6 +26,12 @@ def load_user(ctx: LayerContext) -> list[Entry]:
     if not store.belongs_to(ctx.root):
         ctx.warnings.append(foreign_store_message(store, ctx.root))
         return []
+    if not store.plaintext:
+        from ..formats.age import identities_for
+
+        # shared with the team layer: loaded once per resolution, identity files watched
+        store.use_identities(identities_for(ctx))
+    ctx.read(store.values_path)  # a secret file: status lists it, trust leaves it out
     try:
         values = store.read(ctx.warnings)
     except NoKeyError as exc:

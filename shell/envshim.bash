@@ -36,10 +36,18 @@ if [[ -z ${_envshim_watch+set} ]]; then
   _envshim_watch=()
 fi
 
-if [[ ";${PROMPT_COMMAND[*]-};" != *";_envshim_hook;"* ]]; then
+_envshim_install() {
+  local __envshim_cmd
+  for __envshim_cmd in "${PROMPT_COMMAND[@]}"; do
+    if [[ ";$__envshim_cmd;" == *";_envshim_hook;"* ]]; then
+      return 0
+    fi
+  done
   if [[ $(declare -p PROMPT_COMMAND 2>/dev/null) == "declare -a"* ]]; then
     PROMPT_COMMAND=(_envshim_hook "${PROMPT_COMMAND[@]}")
   else
     PROMPT_COMMAND="_envshim_hook${PROMPT_COMMAND:+;$PROMPT_COMMAND}"
   fi
-fi
+}
+_envshim_install
+unset -f _envshim_install

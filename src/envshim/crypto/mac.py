@@ -40,7 +40,7 @@ def value_bytes(value: object) -> bytes:
         return str(int(value)).encode()
     if isinstance(value, float):
         return go_float(float(value)).encode()
-    return str(value).encode("utf-8")
+    return str(value).encode("utf-8", "surrogatepass")
 
 
 class Mac:

@@ -254,7 +254,7 @@ def aad_string(path: list[str]) -> str:
 
 def typed_plaintext(kind: str, plain: bytes) -> Any:
     """The Python value of a decrypted leaf, as sops' cipher types it."""
-    text = plain.decode("utf-8", "surrogateescape")
+    text = plain.decode("utf-8", "surrogatepass")
     if kind in ("str", "comment"):
         return text
     if kind == "bytes":
@@ -283,7 +283,7 @@ def kind_and_bytes(value: Any) -> tuple[str, bytes]:
         return "int", str(int(value)).encode()
     if isinstance(value, float):
         return "float", go_float(float(value)).encode()
-    return "str", str(value).encode("utf-8", "surrogateescape")
+    return "str", str(value).encode("utf-8", "surrogatepass")
 
 
 def display(value: Any) -> str:

@@ -1,0 +1,292 @@
+"""sops interop both ways, with fresh keys: the real sops reads what envshim writes and vice versa.
+
+Oracles are the real ``sops`` binary and ``age-keygen``; values are random
+(hypothesis: unicode, quotes, newlines, ``=``, ``#``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from conftest import need
+from envshim.errors import DecryptError
+from envshim.formats import sops
+from envshim.keys import load_identities
+from envshim.sopsconfig import creation_rule
+
+
+class Team:
+    """Two fresh age keys and a .sops.yaml naming both."""
+
+    def __init__(self, root: Path, names: tuple[str, ...] = ("alice", "bob")) -> None:
+        self.root = root
+        self.keys: dict[str, Path] = {}
+        self.public: dict[str, str] = {}
+        for name in names:
+            self.add_key(name)
+        (root / ".sops.yaml").write_text(
+            "creation_rules:\n  - path_regex: \\.enc\\.\n    age: "
+            + ",".join(self.public[n] for n in names[:2])
+            + "\n"
+        )
+
+    def add_key(self, name: str) -> str:
+        key = self.root / f"{name}.key"
+        subprocess.run([need("age-keygen"), "-o", str(key)], check=True, capture_output=True)
+        os.chmod(key, 0o600)
+        out = subprocess.run(
+            [need("age-keygen"), "-y", str(key)], check=True, capture_output=True, text=True
+        )
+        self.keys[name] = key
+        self.public[name] = out.stdout.strip()
+        return self.public[name]
+
+    def ids(self, name: str = "alice"):
+        return load_identities(
+            {"SOPS_AGE_KEY_FILE": str(self.keys[name]), "HOME": "/nonexistent"}, []
+        )
+
+    def sops(self, *args: str, name: str = "alice", check: bool = True, input: str | None = None):
+        env = {
+            "PATH": os.environ["PATH"],
+            "HOME": str(self.root),
+            "SOPS_AGE_KEY_FILE": str(self.keys[name]),
+        }
+        return subprocess.run(
+            [need("sops"), *args],
+            env=env,
+            cwd=self.root,
+            capture_output=True,
+            text=True,
+            check=check,
+            input=input,
+        )
+
+
+def _dotenv_line_safe(v: str) -> bool:
+    # sops' dotenv dialect cannot hold a literal backslash-n or CR; keys/values are one line each
+    return "\\n" not in v and "\r" not in v and "\x00" not in v
+
+
+values = st.text(
+    alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00\r"), max_size=40
+).filter(_dotenv_line_safe)
+# YAML holds printable characters only (control characters are not allowed in a YAML stream)
+yaml_text = st.text(alphabet=st.characters(blacklist_categories=("Cs", "Cc")), max_size=30)
+keys = st.from_regex(r"[A-Z][A-Z0-9_]{0,10}", fullmatch=True).filter(
+    lambda k: not k.endswith("_unencrypted")
+)
+
+
+@pytest.fixture
+def team(tmp_path: Path) -> Team:
+    need("sops")
+    return Team(tmp_path)
+
+
+def _values(path: Path, ids) -> dict[str, str]:
+    return {k: v for k, v, _ in sops.decrypt_file(path, ids)}
+
+
+def _sops_dotenv(team: Team, path: Path, name: str = "alice") -> dict[str, str]:
+    out = {}
+    for line in team.sops("decrypt", str(path), name=name).stdout.split("\n"):
+        if line and not line.startswith("#"):
+            k, _, v = line.partition("=")
+            out[k] = v.replace("\\n", "\n")
+    return out
+
+
+@settings(
+    max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(data=st.dictionaries(keys, values, min_size=1, max_size=6))
+def test_envshim_encrypt_sops_decrypts(team: Team, data: dict[str, str]) -> None:
+    plain = team.root / "in.env"
+    plain.write_text("".join(f"{k}={v.replace(chr(10), chr(92) + 'n')}\n" for k, v in data.items()))
+    out = team.root / "secrets.enc.env"
+    out.unlink(missing_ok=True)
+    sops.encrypt_plaintext(plain, out, creation_rule(out))
+    assert _sops_dotenv(team, out) == data
+    assert _sops_dotenv(team, out, "bob") == data
+    assert _values(out, team.ids("bob")) == data
+
+
+@settings(
+    max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(data=st.dictionaries(keys, values, min_size=1, max_size=6))
+def test_sops_encrypt_envshim_decrypts(team: Team, data: dict[str, str]) -> None:
+    plain = team.root / "in.env"
+    plain.write_text("".join(f"{k}={v.replace(chr(10), chr(92) + 'n')}\n" for k, v in data.items()))
+    out = team.root / "secrets.enc.env"
+    out.write_text(
+        team.sops("encrypt", "--filename-override", "secrets.enc.env", str(plain)).stdout
+    )
+    assert _values(out, team.ids("alice")) == data
+
+
+@settings(
+    max_examples=6, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    data=st.dictionaries(
+        st.from_regex(r"[a-z][a-z0-9_]{0,8}", fullmatch=True),
+        st.one_of(
+            yaml_text, st.integers(-(10**6), 10**6), st.booleans(), st.lists(yaml_text, max_size=3)
+        ),
+        min_size=1,
+        max_size=5,
+    )
+)
+def test_yaml_and_json_both_ways(team: Team, data: dict) -> None:
+    data = {k: v for k, v in data.items() if not k.endswith("_unencrypted")}
+    if not data:
+        return
+    for ext in ("yaml", "json"):
+        plain = team.root / f"in.{ext}"
+        plain.write_text(json.dumps(data, ensure_ascii=False))  # JSON is valid YAML 1.2
+        mine = team.root / f"mine.enc.{ext}"
+        mine.unlink(missing_ok=True)
+        sops.encrypt_plaintext(plain, mine, creation_rule(mine))
+        back = json.loads(team.sops("decrypt", "--output-type", "json", str(mine)).stdout)
+        assert back == data
+        theirs = team.root / f"theirs.enc.{ext}"
+        theirs.write_text(
+            team.sops(
+                "encrypt", "--filename-override", theirs.name, "--input-type", ext, str(plain)
+            ).stdout
+        )
+        assert _values(theirs, team.ids()) == _values(mine, team.ids())
+
+
+def test_set_keeps_other_ciphertexts_and_sops_reads(team: Team) -> None:
+    path = team.root / "secrets.enc.env"
+    plain = team.root / "in.env"
+    plain.write_text("# note\nA=1\nB=two\nC_unencrypted=open\n")
+    path.write_text(team.sops("encrypt", "--filename-override", path.name, str(plain)).stdout)
+    before = path.read_text().splitlines()
+    doc = sops.open_document(path, team.ids())
+    doc.set("B", "new value\nwith newline")
+    doc.set("D", "added")
+    doc.save()
+    after = path.read_text().splitlines()
+    assert after[0] == before[0]  # the comment's ciphertext is kept
+    assert after[1] == before[1]  # A unchanged
+    assert after[2] != before[2]
+    assert _sops_dotenv(team, path) == {
+        "A": "1",
+        "B": "new value\nwith newline",
+        "C_unencrypted": "open",
+        "D": "added",
+    }
+    doc = sops.open_document(path, team.ids("bob"))
+    doc.remove("A")
+    doc.save()
+    assert _sops_dotenv(team, path, "bob") == {
+        "B": "new value\nwith newline",
+        "C_unencrypted": "open",
+        "D": "added",
+    }
+    assert "# note" in team.sops("decrypt", str(path)).stdout
+
+
+def test_sops_set_on_envshim_file(team: Team) -> None:
+    for ext, expected in (
+        ("env", {"A": "1", "B": "sops-set"}),
+        ("yaml", {"A": "1", "B": "sops-set"}),
+    ):
+        plain = team.root / f"in.{ext}"
+        plain.write_text("A=1\n" if ext == "env" else "A: '1'\n")
+        path = team.root / f"secrets.enc.{ext}"
+        sops.encrypt_plaintext(plain, path, creation_rule(path))
+        team.sops("set", str(path), '["B"]', '"sops-set"')
+        assert _values(path, team.ids("bob")) == expected
+        # and envshim's change after sops' still reads in sops
+        doc = sops.open_document(path, team.ids())
+        doc.set("A", "2")
+        doc.save()
+        if ext == "env":
+            assert _sops_dotenv(team, path) == {**expected, "A": "2"}
+
+
+def test_yaml_set_keeps_comments_and_structure(team: Team) -> None:
+    plain = team.root / "in.yaml"
+    plain.write_text(
+        "# head\napp:\n  db:\n    user: u  # the user\n    pw: x\nlist:\n  - a\n  - b\n"
+    )
+    path = team.root / "secrets.enc.yaml"
+    sops.encrypt_plaintext(plain, path, creation_rule(path))
+    doc = sops.open_document(path, team.ids())
+    assert doc.keys() == ["app__db__user", "app__db__pw", "list__0", "list__1"]
+    doc.set("app__db__pw", "changed")
+    doc.set("list__1", "B")
+    doc.save()
+    out = team.sops("decrypt", str(path)).stdout
+    assert "# head" in out and "# the user" in out
+    back = json.loads(team.sops("decrypt", "--output-type", "json", str(path)).stdout)
+    assert back == {"app": {"db": {"user": "u", "pw": "changed"}}, "list": ["a", "B"]}
+
+
+def test_rewrap_and_rotate_remove_a_recipient(team: Team) -> None:
+    carol = team.add_key("carol")
+    path = team.root / "secrets.enc.env"
+    plain = team.root / "in.env"
+    plain.write_text("A=1\nB=2\n")
+    sops.encrypt_plaintext(plain, path, creation_rule(path))
+    doc = sops.open_document(path, team.ids())
+    doc.set_recipients([*doc.md.recipients(), carol])
+    doc.save()
+    assert _sops_dotenv(team, path, "carol") == {"A": "1", "B": "2"}
+    before = path.read_text().splitlines()[:2]
+    doc = sops.open_document(path, team.ids("carol"))
+    doc.set_recipients([team.public["alice"], carol])
+    doc.rotate()
+    doc.save()
+    after = path.read_text().splitlines()[:2]
+    assert before[0] != after[0] and before[1] != after[1]  # every value re-encrypted
+    assert _sops_dotenv(team, path, "carol") == {"A": "1", "B": "2"}
+    assert team.sops("decrypt", str(path), name="bob", check=False).returncode != 0
+    with pytest.raises(DecryptError):
+        sops.decrypt_file(path, team.ids("bob"))
+    assert sops.file_recipients(path) == [team.public["alice"], carol]
+
+
+def test_key_groups_shamir_both_ways(team: Team) -> None:
+    carol = team.add_key("carol")
+    (team.root / ".sops.yaml").write_text(
+        "creation_rules:\n  - shamir_threshold: 2\n    key_groups:\n"
+        f"      - age: [{team.public['alice']}]\n      - age: [{team.public['bob']}]\n      - age: [{carol}]\n"
+    )
+    plain = team.root / "in.env"
+    plain.write_text("A=1\n")
+    theirs = team.root / "theirs.enc.env"
+    theirs.write_text(team.sops("encrypt", "--filename-override", theirs.name, str(plain)).stdout)
+    both = load_identities(
+        {
+            "SOPS_AGE_KEY": team.keys["alice"].read_text() + team.keys["carol"].read_text(),
+            "HOME": "/x",
+        },
+        [],
+    )
+    assert _values(theirs, both) == {"A": "1"}
+    with pytest.raises(DecryptError, match="key groups"):
+        sops.decrypt_file(theirs, team.ids("alice"))
+    mine = team.root / "mine.enc.env"
+    sops.encrypt_plaintext(plain, mine, creation_rule(mine))
+    env = {
+        "PATH": os.environ["PATH"],
+        "HOME": str(team.root),
+        "SOPS_AGE_KEY": team.keys["bob"].read_text() + team.keys["carol"].read_text(),
+    }
+    out = subprocess.run(
+        [need("sops"), "decrypt", str(mine)], env=env, capture_output=True, text=True, check=True
+    )
+    assert out.stdout == "A=1\n"

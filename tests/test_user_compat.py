@@ -193,7 +193,7 @@ _line_value = st.text(
 ).filter(lambda v: v == v.strip())
 
 
-@settings(max_examples=200)
+@settings(max_examples=100)
 @given(
     st.dictionaries(
         st.from_regex(r"[A-Z_][A-Z0-9_]{0,10}", fullmatch=True), _line_value, max_size=5

@@ -9,6 +9,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from test_user_support import (
     age_decrypt,
@@ -429,3 +431,44 @@ def test_set_prompts_without_echo_on_a_terminal(env: dict[str, str], project: Pa
     assert os.waitstatus_to_exitcode(status) == 0, seen
     assert CANARY.encode() not in seen  # never echoed
     assert envshim("user", "get", "TYPED", env=env, cwd=project).stdout == CANARY + "\n"
+
+
+_values = st.dictionaries(
+    st.from_regex(r"[A-Za-z_][A-Za-z0-9_]{0,12}", fullmatch=True),
+    st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\0"), max_size=40),
+    max_size=6,
+)
+
+
+def test_store_round_trips_any_value(clean_env: dict[str, str], home: Path, tmp_path: Path) -> None:
+    """Any text without NUL comes back exactly, through the real encryption and the real age."""
+    from envshim.userstore import Store
+
+    keyfile = make_key(home)
+    project = tmp_path / "p"
+    project.mkdir()
+    store = Store("roundtrip", os.environ)
+    assert store.create(project)
+
+    @settings(max_examples=40, deadline=None)
+    @given(_values)
+    def check(values: dict[str, str]) -> None:
+        store.update(lambda current: (current.clear(), current.update(values)), root=project)
+        assert Store("roundtrip", os.environ).read() == values
+
+    check()
+    last = Store("roundtrip", os.environ).read()
+    assert age_decrypt(store.age_path, keyfile) == last
+
+
+def test_set_notes_that_an_older_tool_store_stops_loading(
+    env: dict[str, str], home: Path, project: Path
+) -> None:
+    store_id = "9a1d7c55-0c4e-4f8a-b0a3-2e6f1d9b7c11"
+    (project / ".env").write_text(f"ENV_SECRETS_ID={store_id}\n")
+    old = home / ".python" / "envsecrets" / store_id / ".secrets"
+    old.parent.mkdir(parents=True)
+    old.write_text("OLD=1\n")
+    proc = envshim("user", "set", "NEW", env=env, cwd=project, input="2")
+    assert proc.returncode == 0 and "no longer loaded" in proc.stderr
+    assert "envshim user import" in proc.stderr

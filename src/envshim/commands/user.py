@@ -164,17 +164,25 @@ def do_init(args: argparse.Namespace, project: ProjectLink) -> int:
             return 0
         store.create(project.root, plaintext=args.plaintext)
         _report_created(store, link.describe())
-        if link.kind != "option":
-            _err(
-                "note: `envshim user import` copies the values of the store this id names "
-                "in the other tool"
-            )
+        _note_compat_shadowed(store)
         return 0
     store = Store(str(uuid.uuid4()), os.environ)
     store.create(project.root, plaintext=args.plaintext)
     where = write_link(project, store.id, create_options=True)
     _report_created(store, f"{where} (user_store)")
     return 0
+
+
+def _note_compat_shadowed(store: Store) -> None:
+    """An envshim store now exists for this id: the other tool's store stops loading."""
+    from ..compat_stores import find_compat
+
+    compat = find_compat(store.id, os.environ)
+    if compat is not None:
+        _err(
+            f"note: the {compat.kind} store {compat.path} is no longer loaded now that an "
+            "envshim store exists; `envshim user import` copies its values"
+        )
 
 
 def _report_created(store: Store, linked_by: str) -> None:
@@ -222,6 +230,7 @@ def do_set(args: argparse.Namespace, project: ProjectLink) -> int:
     store.update(change, root=project.root, create=True)
     if created:
         _err(f"created user store {store.id} in {store.dir}")
+        _note_compat_shadowed(store)
     _err(f"set {args.key} in user store {store.id}")
     return 0
 
@@ -425,7 +434,7 @@ def _edit_text(store_id: str, values: dict[str, str]) -> str:
 
     head = (
         f"# envshim user store {store_id}: one KEY=value per line (dotenv quoting).\n"
-        "# This copy lives on tmpfs and is deleted when the editor exits.\n"
+        "# A temporary private copy, deleted when the editor exits.\n"
     )
     return head + "".join(f"{k}={dotenv_quote(v)}\n" for k, v in sorted(values.items()))
 

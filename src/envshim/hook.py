@@ -160,9 +160,24 @@ def _stat(path: str) -> list[Any]:
     return [path, st.st_mtime_ns, st.st_size, st.st_ino]
 
 
-def _shell_watch(paths: list[Path | str]) -> list[str]:
+def _busy_dirs(environ: Mapping[str, str], root: str | None) -> set[str]:
+    """Directories whose mtime changes all the time: HOME and everything above it or above
+    the project root (a lock file in ~ would otherwise start envshim on every prompt)."""
+    busy = {"/"}
+    for start in (environ.get("HOME"), root):
+        if start and os.path.isabs(start):
+            path = Path(start)
+            busy.update(str(d) for d in path.parents)
+            if start == environ.get("HOME"):
+                busy.add(str(path))
+    if root:
+        busy.discard(root)
+    return busy
+
+
+def _shell_watch(paths: list[Path | str], busy: set[str]) -> list[str]:
     """Existing paths to test; a missing one is replaced by its nearest existing parent
-    (creating a file changes its directory's mtime)."""
+    (creating a file changes its directory's mtime), unless that parent is busy."""
     out: dict[str, None] = {}
     for raw in paths:
         path = os.path.abspath(os.fspath(raw))
@@ -171,7 +186,8 @@ def _shell_watch(paths: list[Path | str]) -> list[str]:
             if parent == path:
                 break
             path = parent
-        out[path] = None
+        if path not in busy:
+            out[path] = None
     return list(out)
 
 
@@ -232,7 +248,11 @@ def plan_hook(
             if verdict.allowed and resolution is not None:
                 loaded = resolution.changes()
                 _check_names(loaded, resolution, shell)
-                watch.extend(resolution.watch)
+                # Directories above the root change all the time (a file created in ~ or
+                # /tmp): watching them would start envshim on most prompts. A config file
+                # created up there is picked up at the next `cd`.
+                above = {str(d) for d in Path(resolution.root).parents}
+                watch.extend(p for p in resolution.watch if str(p) not in above)
                 watch.extend(root / name for name in ROOT_MARKERS)  # a new config file
                 warnings = list(resolution.warnings)
                 state.root = str(resolution.root)
@@ -264,7 +284,7 @@ def plan_hook(
         if final.get(name) != environ.get(name):
             emit[name] = final.get(name)
     summary = _summary(emit, environ)
-    shell_watch = _shell_watch(watch)
+    shell_watch = _shell_watch(watch, _busy_dirs(environ, state.root))
     state.watch = [_stat(p) for p in shell_watch]
     return Plan(emit, state, shell_watch, summary, notice, warnings)
 

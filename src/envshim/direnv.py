@@ -1,0 +1,68 @@
+"""``envshim export bash --direnv``: what ``use envshim`` evaluates inside an ``.envrc``.
+
+The script exports the merged environment and declares, in one ``watch_file``
+call, every file envshim read or could read (so editing or creating one makes
+direnv reload) plus the project's trust record. direnv's own diff reverts on
+leaving. A project that is not allowed loads nothing: the script then only
+logs the notice and watches, so ``envshim allow`` reloads it.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from .shells.base import single_quote_posix
+
+if TYPE_CHECKING:
+    import argparse
+
+
+def _watch_line(paths: list[Path | str], root: Path) -> str:
+    """One ``watch_file`` call. Directories above the root are left out: they change
+    all the time and a config file created there is picked up on the next ``cd``."""
+    above = {str(d) for d in root.parents}
+    seen: dict[str, None] = {}
+    for path in paths:
+        text = os.path.abspath(os.fspath(path))
+        if text not in above:
+            seen[text] = None
+    return "watch_file " + " ".join(single_quote_posix(p) for p in seen) + "\n"
+
+
+def direnv_export(args: argparse.Namespace) -> int:
+    from . import trust
+    from .project import ROOT_MARKERS, find_root
+    from .shells import get_renderer
+    from .shells.base import check
+
+    cwd = Path(os.path.abspath(args.dir))
+    root = find_root(cwd)
+    candidates: list[Path | str] = [root / name for name in ROOT_MARKERS]
+    candidates.append(trust.record_path(root))
+    if not trust.is_project(root):
+        sys.stdout.write(_watch_line(candidates, root))
+        return 0
+    verdict = trust.check(root)
+    resolution = None
+    if verdict.allowed:
+        from .resolve import resolve
+
+        resolution = resolve(cwd, args.env, missing_key=args.missing_key)
+        verdict = trust.check_resolution(verdict, resolution)
+    if resolution is None or not verdict.allowed:
+        watched = [*candidates, *(verdict.record.files if verdict.record else [])]
+        notice = trust.notice(verdict)
+        sys.stdout.write(f"log_error {single_quote_posix(notice)}\n" + _watch_line(watched, root))
+        return 0
+    renderer = get_renderer("bash")
+    changes = resolution.changes()
+    check(renderer, changes, {k: v.origin for k, v in resolution.vars.items()})
+    for warning in resolution.warnings:
+        sys.stderr.write(f"envshim: warning: {warning}\n")
+    text = renderer.render(changes)
+    text += _watch_line([*resolution.files, *resolution.watch, *candidates], root)
+    sys.stdout.write(text)
+    return 0

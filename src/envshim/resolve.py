@@ -22,12 +22,14 @@ def resolve(
     environ: Mapping[str, str] | None = None,
     from_mise: bool = False,
     missing_key: str | None = None,
+    table_options: Mapping[str, Any] | None = None,
 ) -> Resolution:
     """Resolve the merged environment for the directory ``path``.
 
     ``env`` selects profiles (a comma list, as ``--env``); ``environ`` is the
     base environment (``os.environ`` by default, never modified here).
-    ``from_mise`` leaves the mise layer out (the mise plugin: mise applied it).
+    ``from_mise`` leaves the mise layer out (the mise plugin: mise applied it);
+    ``table_options`` is then the `_.envshim` table mise handed to the plugin.
     """
     environ = dict(os.environ if environ is None else environ)
     project = find_project(path, env, environ)
@@ -52,6 +54,8 @@ def resolve(
     )
     if project.options_path:
         ctx.read(project.options_path)
+    if table_options:  # the `_.envshim` table wins key by key, as enter_secrets does
+        ctx.options.update(table_options)
     merger = Merger(environ)
     entered = False
     secret_files: list[Any] = []

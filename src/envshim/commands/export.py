@@ -1,4 +1,9 @@
-"""``envshim export [FORMAT] [DIR]``: the merged environment, all or nothing on stdout."""
+"""``envshim export [FORMAT] [DIR]``: the merged environment, all or nothing on stdout.
+
+Everything is resolved, checked and rendered before the first byte is printed,
+so ``eval "$(envshim export bash)"`` applies all or nothing. Exit codes: 0 ok,
+1 runtime error (a bad file, a missing value), 2 usage error.
+"""
 
 from __future__ import annotations
 
@@ -10,37 +15,56 @@ from .common import add_project_options, resolve_from_args
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("target", nargs="*", metavar="[FORMAT] [DIR]",
-                        help=f"output format ({', '.join(FORMATS)}; default bash) and/or directory")
-    parser.add_argument("--format", "-f", dest="format", help="output format (same as the positional)")
+    parser.add_argument(
+        "target",
+        nargs="*",
+        metavar="[FORMAT] [DIR]",
+        help=f"output format ({', '.join(FORMATS)}; default bash) and/or directory",
+    )
+    parser.add_argument(
+        "--format", "-f", dest="format", help="output format (same as the positional)"
+    )
     parser.add_argument("--hook", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--direnv", action="store_true", help=argparse.SUPPRESS)
-    parser.add_argument("--from-mise", action="store_true",
-                        help="leave out the mise layer (used by the mise plugin)")
+    parser.add_argument(
+        "--from-mise",
+        action="store_true",
+        help="leave out the mise layer (used by the mise plugin)",
+    )
+    k8s = parser.add_argument_group("--format k8s")
+    k8s.add_argument("--allowlist", metavar="FILE",
+                     help="the names the Secret may hold, one per line (required)")  # fmt: skip
+    k8s.add_argument("--name", help="the Secret's name (default: the project directory's)")
+    k8s.add_argument("--namespace", help="the Secret's namespace")
     add_project_options(parser, directory=False)
 
 
-def _split_target(args: argparse.Namespace, parser_error) -> None:  # noqa: ANN001
+def _split_target(args: argparse.Namespace) -> None:
+    from ..errors import UsageError
+
     fmt, directory = args.format, "."
     target = list(args.target)
     if len(target) > 2:
-        parser_error("at most a format and a directory")
+        raise UsageError("at most a format and a directory")
     if target and target[0] in FORMATS and (fmt is None or len(target) == 2):
         fmt = target.pop(0)
     if target:
         directory = target.pop(0)
     if target:
-        parser_error("at most one directory")
+        raise UsageError(f"{target[0]!r}: at most one directory",
+                         hint=f"formats are {', '.join(FORMATS)}")  # fmt: skip
     args.format, args.dir = fmt or "bash", directory
+    if args.format not in FORMATS:
+        raise UsageError(
+            f"unknown format {args.format!r}", hint=f"choose one of {', '.join(FORMATS)}"
+        )
+    k8s_only = [f"--{o}" for o in ("allowlist", "name", "namespace") if getattr(args, o, None)]
+    if k8s_only and args.format != "k8s":
+        raise UsageError(f"{k8s_only[0]} applies only to --format k8s")
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..errors import UsageError
-
-    def error(msg: str) -> None:
-        raise UsageError(msg)
-
-    _split_target(args, error)
+    _split_target(args)
     if args.hook:
         from ..hook import hook_export
 
@@ -55,12 +79,20 @@ def run(args: argparse.Namespace) -> int:
 
 
 def render(args: argparse.Namespace) -> str:
-    """Resolve and render completely before anything is printed."""
+    """Resolve, check and render completely (any side effect included) before printing."""
+    import os
+
     from ..shells import get_renderer
-    from ..shells.base import check
+    from ..shells.base import ExportContext, check
 
     renderer = get_renderer(args.format)
     resolution = resolve_from_args(args, from_mise=args.from_mise)
     changes = resolution.changes()
     check(renderer, changes, {k: v.origin for k, v in resolution.vars.items()})
-    return renderer.render(changes)
+    ctx = ExportContext(
+        secret=frozenset(resolution.secret_keys()),
+        options={o: getattr(args, o, None) for o in ("allowlist", "name", "namespace")},
+        environ=os.environ,
+        root=str(resolution.root),
+    )
+    return renderer.emit(changes, ctx)

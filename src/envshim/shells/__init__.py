@@ -22,6 +22,8 @@ _RENDERERS = {
     "dash": ("posix", "PosixRenderer"),
     "json": ("json", "JsonRenderer"),
     "dotenv": ("dotenv", "DotenvRenderer"),
+    "github": ("github", "GithubRenderer"),
+    "k8s": ("k8s", "K8sRenderer"),
 }
 
 FORMATS = sorted(_RENDERERS)

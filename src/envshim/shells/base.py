@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
 
 from ..errors import ConfigError
 from ..model import Origin
@@ -34,6 +36,17 @@ def single_quote_posix(value: str) -> str:
     return "'" + value.replace("'", "'\\''") + "'"
 
 
+@dataclass(frozen=True)
+class ExportContext:
+    """What formats beyond a plain script need (github, k8s): which keys hold secrets,
+    the command's options, the process environment and the project root."""
+
+    secret: frozenset[str] = frozenset()
+    options: Mapping[str, Any] = field(default_factory=dict)
+    environ: Mapping[str, str] = field(default_factory=dict)
+    root: str | None = None
+
+
 class Renderer(ABC):
     name: str
     reserved: frozenset[str] = frozenset()
@@ -50,6 +63,11 @@ class Renderer(ABC):
             self.unset(k) if v is None else self.export(k, v) for k, v in sorted(changes.items())
         ]
         return "".join(line + "\n" for line in lines)
+
+    def emit(self, changes: Mapping[str, str | None], ctx: ExportContext) -> str:
+        """Everything the format does: side effects (a file to append to) and the text for
+        stdout. Raises before any side effect when something is wrong."""
+        return self.render(changes)
 
 
 def check(

@@ -352,3 +352,27 @@ def test_install_refuses_a_non_shell_hook(repo: Path) -> None:
     with pytest.raises(ConfigError, match="not a shell script"):
         scan.install_hook(repo)
     assert hook.read_text() == original
+
+
+@settings(max_examples=300)
+@given(
+    values=st.lists(st.text("ab\nc", min_size=6, max_size=14), min_size=1, max_size=5),
+    data=st.text("ab\nc", max_size=300),
+    chunk=st.integers(1, 40),
+)
+def test_one_pass_matcher_finds_exactly_what_find_finds(values, data, chunk):
+    """Every occurrence of every needle (overlapping, across chunk edges), and nothing else."""
+    needles, _ = scan.build_needles({f"K{i}": v for i, v in enumerate(values)})
+    raw = data.encode()
+    expected = set()
+    for n in needles:
+        pos = raw.find(n.pattern)
+        while pos != -1:
+            expected.add((raw.count(b"\n", 0, pos) + 1, pos, n))
+            pos = raw.find(n.pattern, pos + 1)
+    scanner = scan.StreamScanner(needles)
+    got = []
+    for i in range(0, len(raw), chunk):
+        got += scanner.feed(raw[i : i + chunk])
+    assert sorted(got, key=repr) == sorted(expected, key=repr)
+    assert len(got) == len(set(got))

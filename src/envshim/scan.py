@@ -25,7 +25,7 @@ from typing import BinaryIO
 
 MIN_LENGTH = 6  # shorter values match everywhere: skipped, and the report says so
 CHUNK = 1 << 20  # bytes read at a time
-NOTEBOOK_MAX = 64 << 20  # larger notebooks are scanned as text, not parsed
+NOTEBOOK_MAX = 16 << 20  # larger notebooks are scanned as text (JSON parsing would multiply memory)
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")
 
 
@@ -134,11 +134,84 @@ def build_needles(
 # -- the stream scanner -------------------------------------------------------
 
 
+PREFIX = 8  # bytes of each needle in the prefilter; a candidate is then checked whole
+
+
+class Matcher:
+    """All needles in one pass: a regex trie of their first bytes finds candidate starts.
+
+    Looking for each needle with ``bytes.find`` costs one pass per needle (a
+    hundred secrets make about a thousand needles); one zero-width regex over a
+    trie of short prefixes costs one pass for all of them; searching again one
+    byte after each candidate still sees overlapping occurrences.
+    """
+
+    def __init__(self, needles: list[Needle]) -> None:
+        import re as _re
+
+        self.by_prefix: dict[bytes, list[Needle]] = {}
+        for n in needles:
+            self.by_prefix.setdefault(n.pattern[:PREFIX], []).append(n)
+        self.lengths = sorted({len(p) for p in self.by_prefix}, reverse=True)
+        trie = _trie_regex(list(self.by_prefix))
+        self.regex = _re.compile(trie, _re.DOTALL) if trie else None
+
+    def find(self, buf: bytes) -> Iterator[tuple[int, Needle]]:
+        if self.regex is None:
+            return
+        search = self.regex.search
+        start = 0
+        while (m := search(buf, start)) is not None:
+            pos = m.start()
+            start = pos + 1  # the next search may overlap this match (a lookahead is 5x slower)
+            for length in self.lengths:
+                prefix = buf[pos : pos + length]
+                if len(prefix) < length:
+                    continue  # near the end: a shorter slice is another length's key
+                for needle in self.by_prefix.get(prefix, ()):
+                    if buf.startswith(needle.pattern, pos):
+                        yield pos, needle
+
+
+def _trie_regex(words: list[bytes]) -> bytes:
+    """A regex matching any of ``words`` (each at most PREFIX bytes), as a trie."""
+    import re as _re
+
+    root: dict = {}
+    for word in words:
+        node = root
+        for byte in word:
+            node = node.setdefault(byte, {})
+        node[None] = {}
+
+    def emit(node: dict) -> bytes:
+        alts = [_re.escape(bytes([k])) + emit(v) for k, v in node.items() if k is not None]
+        if not alts:
+            return b""
+        body = alts[0] if len(alts) == 1 else b"(?:" + b"|".join(alts) + b")"
+        if None in node:  # a word ends here; the rest is optional
+            return b"(?:" + body + b")?"
+        return body
+
+    return emit(root)
+
+
+_MATCHERS: dict[tuple[Needle, ...], Matcher] = {}
+
+
+def matcher_for(needles: list[Needle]) -> Matcher:
+    key = tuple(needles)
+    if key not in _MATCHERS:
+        _MATCHERS.clear()  # one needle set per run
+        _MATCHERS[key] = Matcher(needles)
+    return _MATCHERS[key]
+
+
 class StreamScanner:
     """Finds needles in a byte stream fed in chunks; yields (line, byte offset, needle)."""
 
     def __init__(self, needles: list[Needle]) -> None:
-        self.needles = needles
+        self.matcher = matcher_for(needles)
         self.overlap = max((len(n.pattern) for n in needles), default=1) - 1
         self.tail = b""
         self.offset = 0  # stream offset of tail[0]
@@ -148,14 +221,10 @@ class StreamScanner:
         buf = self.tail + chunk
         fresh = len(self.tail)  # a match must end past here, or it was reported already
         hits = []
-        for needle in self.needles:
-            pat = needle.pattern
-            pos = buf.find(pat)
-            while pos != -1:
-                if pos + len(pat) > fresh:
-                    line = self.lines + buf.count(b"\n", 0, pos) + 1
-                    hits.append((line, self.offset + pos, needle))
-                pos = buf.find(pat, pos + 1)
+        for pos, needle in self.matcher.find(buf):
+            if pos + len(needle.pattern) > fresh:
+                line = self.lines + buf.count(b"\n", 0, pos) + 1
+                hits.append((line, self.offset + pos, needle))
         keep = min(self.overlap, len(buf))
         cut = len(buf) - keep
         self.lines += buf.count(b"\n", 0, cut)

@@ -205,3 +205,21 @@ def test_mise_directive_without_the_plugin_fails(project, clean_env, home):
     [mise] = checks["mise"]
     assert mise["status"] == "fail" and "every `mise env` fails" in mise["message"]
     assert mise["next"].startswith("mise plugins link envshim ")
+
+
+def test_direnv_library_missing_then_installed_by_fix(project, clean_env, home):
+    need("direnv")
+    make_key(key_file(home))
+    (project / ".gitignore").write_text(".env\n.env.keys\n")
+    (project / ".envrc").write_text("use envshim\n")
+    code, checks = doctor(project, clean_env)
+    assert code == 1
+    [check] = checks["direnv"]
+    assert check["status"] == "fail" and "use_envshim is not installed" in check["message"]
+    assert check["next"].startswith("envshim direnv install")
+    code, checks = doctor(project, clean_env, "--fix")
+    assert code == 0, checks
+    lib = home / ".config" / "direnv" / "lib" / "envshim.sh"
+    assert checks["direnv"][0]["fixed"] == "wrote ~/.config/direnv/lib/envshim.sh"
+    assert "use_envshim" in lib.read_text()
+    assert doctor(project, clean_env)[1]["direnv"][0]["status"] == "ok"

@@ -432,23 +432,36 @@ def check_direnv(d: Doctor) -> list[Result]:
     if not uses:
         return [Result("direnv", OK, f"direnv {version} (.envrc does not use envshim)")]
     try:
-        from . import direnv as dmod
+        from .commands.direnv import lib_path
+        from .commands.hook import hook_text
     except ImportError:
-        return _not_available("direnv", "envshim.direnv")
-    installed = getattr(dmod, "lib_installed", None)
-    install = getattr(dmod, "install_lib", None)
-    if installed is None:
-        return [Result("direnv", OK, f"direnv {version}, .envrc uses envshim")]
-    if installed(d.environ):
+        return _not_available("direnv", "the direnv library installer")
+    path, wanted = lib_path(), hook_text("direnv")
+    try:
+        current = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        current = None
+    if current == wanted:
         return [Result("direnv", OK, f"direnv {version}, use_envshim installed")]
-    if d.fix and install is not None:
-        where = install(d.environ)
-        return [Result("direnv", OK, f"direnv {version}", fixed=f"installed use_envshim ({where})")]
+    state = "out of date" if current is not None else "not installed"
+    if d.fix:
+        from .atomic import write_atomic
+
+        # not a secret: readable like the rest of direnv's lib
+        write_atomic(path, wanted, mode=0o644, dir_mode=0o755)
+        return [
+            Result(
+                "direnv",
+                OK,
+                f"direnv {version}, use_envshim installed",
+                fixed=f"wrote {_tilde(path, d)}",
+            )
+        ]
     return [
         Result(
             "direnv",
             FAIL,
-            f"direnv {version}: .envrc uses envshim but use_envshim is not installed",
+            f"direnv {version}: .envrc uses envshim but use_envshim is {state}",
             "envshim direnv install (or envshim doctor --fix)",
         )
     ]

@@ -24,8 +24,11 @@ APP_ENV = "local"
 PYTHONUNBUFFERED = 1
 ML_DATA_DIR = "{{config_root}}/data"
 API_URL = "https://api.staging.example.com"
-_.envshim = {}   # the team and user layers enter here...
-DATABASE_URL = "postgres://app:{{env.DB_PASSWORD}}@localhost/app"   # ...so this sees the secret
+"""
+
+ENVSHIM_TOML = """\
+# envshim's own options, committed
+required = ["DB_PASSWORD"]
 """
 
 
@@ -89,16 +92,18 @@ class Demo:
         return proc.stdout
 
     def shell(self, script: str) -> None:
-        sys.stdout.write(textwrap.indent(script.strip(), "  $ ") + "\n")
+        script = textwrap.dedent(script).strip()
+        sys.stdout.write(textwrap.indent(script, "  $ ") + "\n")
         proc = subprocess.run(
             ["bash", "--norc", "--noprofile", "-c", script],
             cwd=self.base,
             env=self.env,
-            capture_output=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,  # keep the hook's summaries where they happen
             text=True,
             timeout=60,
         )
-        sys.stdout.write(textwrap.indent(proc.stdout + proc.stderr, "    "))
+        sys.stdout.write(textwrap.indent(proc.stdout, "    "))
         if proc.returncode != 0:
             raise SystemExit(f"envshim demo: the shell step failed (exit {proc.returncode})")
 
@@ -119,6 +124,8 @@ def _walkthrough(d: Demo) -> None:
     d.say("1. A project with committed defaults in mise.toml")
     (d.project / "mise.toml").write_text(MISE_TOML, encoding="utf-8")
     d.show_file(d.project / "mise.toml")
+    (d.project / "envshim.toml").write_text(ENVSHIM_TOML, encoding="utf-8")
+    d.show_file(d.project / "envshim.toml")
 
     d.say("2. Your age key (one key serves sops, mise and envshim)")
     d.envshim_cmd("key", "new")
@@ -142,7 +149,7 @@ def _walkthrough(d: Demo) -> None:
 
     d.say("6. Where a value came from (values masked unless --reveal)")
     d.envshim_cmd("explain", "API_URL")
-    d.envshim_cmd("explain", "DATABASE_URL")
+    d.envshim_cmd("explain", "DB_PASSWORD")
 
     d.say("7. Load on cd, unload on leaving (the bash hook, after `envshim allow`)")
     d.envshim_cmd("allow")
@@ -163,7 +170,7 @@ def _walkthrough(d: Demo) -> None:
         "--",
         sys.executable,
         "-c",
-        "import os; print('DATABASE_URL has', len(os.environ['DATABASE_URL']), 'chars')",
+        "import os; print('DB_PASSWORD has', len(os.environ['DB_PASSWORD']), 'chars')",
     )
 
     d.say("9. The onboarding check a new teammate runs")

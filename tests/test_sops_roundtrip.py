@@ -225,7 +225,7 @@ def test_yaml_set_keeps_comments_and_structure(team: Team) -> None:
     path = team.root / "secrets.enc.yaml"
     sops.encrypt_plaintext(plain, path, creation_rule(path))
     doc = sops.open_document(path, team.ids())
-    assert doc.keys() == ["app__db__user", "app__db__pw", "list__0", "list__1"]
+    assert doc.names() == ["app__db__user", "app__db__pw", "list__0", "list__1"]
     doc.set("app__db__pw", "changed")
     doc.set("list__1", "B")
     doc.save()

@@ -253,7 +253,7 @@ class SopsDocument:
             return line_of(container, key)
         return None
 
-    def keys(self) -> list[str]:
+    def names(self) -> list[str]:
         return [name for name, _v, _l in self.values()]
 
     # -- changing
@@ -408,7 +408,9 @@ class SopsDocument:
                 return text
             from .sops_tree import aad_string
 
-            return crypt_comment(text, self.data_key, aad_string(path), encrypt=encrypt)
+            return crypt_comment(
+                text, self.data_key, aad_string(path), encrypt=encrypt, stash=self.stash
+            )
 
         if self.store == "yaml":
             from .sops_yaml import map_comments

@@ -420,18 +420,25 @@ def encrypt_mac(computed: str, key: bytes, lastmodified: str) -> str:
 # --- comments --------------------------------------------------------------
 
 
-def crypt_comment(text: str, key: bytes, aad: str, *, encrypt: bool) -> str:
+def crypt_comment(
+    text: str, key: bytes, aad: str, *, encrypt: bool, stash: Stash | None = None
+) -> str:
     """Encrypt or decrypt one comment's text (after the ``#``); undecryptable comments stay as they are."""
+    stash = {} if stash is None else stash
     if encrypt:
         if aesgcm.is_encrypted(text) or not text:
             return text
-        return aesgcm.encrypt(text.encode("utf-8"), "comment", key, aad)
+        plain = text.encode("utf-8", "surrogatepass")
+        return aesgcm.encrypt(plain, "comment", key, aad, stash.get((aad, "comment", plain)))
     if not aesgcm.is_encrypted(text):
         return text
     try:
         _kind, plain = aesgcm.decrypt(text, key, aad)
     except aesgcm.CipherError:
         return text  # as sops: an old or foreign comment is kept as written
+    iv = aesgcm.iv_of(text)
+    if iv is not None:
+        stash[(aad, "comment", plain)] = iv
     return plain.decode("utf-8", "replace")
 
 

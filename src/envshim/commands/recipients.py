@@ -1,0 +1,192 @@
+"""``envshim recipients list|add|rm``: who the team secrets are encrypted to.
+
+``add`` puts the key into the ``.sops.yaml`` creation rules (comments kept)
+and re-wraps every secret file's data key for the new set. ``rm`` removes the
+key, re-wraps, and rotates each file's data key, then lists every secret the
+removed member could read: their old ciphertext stays in git history, so the
+values themselves must be changed at their source.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from ..errors import ConfigError
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--dir",
+        "-C",
+        default=".",
+        metavar="DIR",
+        help="project directory (default: the current one)",
+    )
+    parser.add_argument("--env", "-e", metavar="PROFILE", help="profile(s), comma separated")
+    sub = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
+    sub.add_parser("list", help="the recipients of .sops.yaml and of each secret file")
+    p = sub.add_parser("add", help="add an age or SSH public key and re-wrap every secret file")
+    p.add_argument("key", metavar="AGE_OR_SSH_PUBKEY")
+    p = sub.add_parser("rm", help="remove a key, re-wrap and rotate every secret file")
+    p.add_argument("key", metavar="KEY", help="the public key (or a unique prefix of it)")
+
+
+def _config(ctx: Any) -> Path:
+    from ..sopsconfig import find_config
+
+    return find_config(ctx.root) or ctx.root / ".sops.yaml"
+
+
+def _rel(path: Path, ctx: Any) -> str:
+    try:
+        return str(path.relative_to(ctx.root))
+    except ValueError:
+        return str(path)
+
+
+def _list(ctx: Any) -> int:
+    from ..formats.sops import file_recipients
+    from ..sopsconfig import all_rule_recipients
+    from .secrets import sops_files
+
+    config = _config(ctx)
+    lines = []
+    if config.exists():
+        lines.append(f"{_rel(config, ctx)}:")
+        lines += [f"  {r}" for r in all_rule_recipients(config)] or ["  (none)"]
+    for path in sops_files(ctx):
+        lines.append(f"{_rel(path, ctx)}:")
+        lines += [f"  {r}" for r in file_recipients(path)] or ["  (none)"]
+    if not lines:
+        sys.stderr.write(
+            "envshim: no .sops.yaml and no secret files yet; "
+            "`envshim recipients add <age1…>` starts one\n"
+        )
+        return 0
+    sys.stdout.write("\n".join(lines) + "\n")
+    return 0
+
+
+def _resolve_key(text: str, known: list[str]) -> str:
+    from ..keys import normalize_recipient
+
+    text = normalize_recipient(text)
+    if text in known:
+        return text
+    hits = [k for k in known if k.startswith(text)] if text else []
+    if len(hits) == 1:
+        return hits[0]
+    if len(hits) > 1:
+        raise ConfigError(f"{text!r} matches {len(hits)} recipients", hint="give more of the key")
+    raise ConfigError(
+        f"{text[:24]!r} is not a recipient here", hint="`envshim recipients list` shows them"
+    )
+
+
+def _open_all(ctx: Any) -> list[Any]:
+    """Every sops secret file, decrypted first: nothing is written unless all of them open."""
+    from ..formats.sops import open_document
+    from .secrets import identities, sops_files
+
+    ids = identities(ctx)
+    return [open_document(p, ids) for p in sops_files(ctx)]
+
+
+def _single_group(docs: list[Any]) -> None:
+    for doc in docs:
+        if len(doc.md.groups) > 1:
+            raise ConfigError(
+                "this file uses sops key groups (Shamir); envshim does not change their membership",
+                path=doc.path,
+                hint="edit the key_groups in .sops.yaml and run `sops updatekeys`",
+            )
+
+
+def _add(ctx: Any, key: str) -> int:
+    from ..keys import normalize_recipient, parse_recipient
+    from ..sopsconfig import edit_recipients
+
+    parse_recipient(key)
+    key = normalize_recipient(key)
+    docs = _open_all(ctx)
+    _single_group(docs)
+    config = _config(ctx)
+    edit_recipients(config, [d.path for d in docs] or [ctx.root / "secrets.enc.env"], add=key)
+    for doc in docs:
+        current = doc.md.recipients()
+        if key in current:
+            continue
+        doc.set_recipients([*current, key])
+        doc.save()
+        sys.stderr.write(
+            f"envshim: {_rel(doc.path, ctx)}: data key wrapped for {len(doc.recipients)} recipients\n"
+        )
+    sys.stderr.write(
+        f"envshim: added {key} to {_rel(config, ctx)}; commit it and the secret files\n"
+    )
+    return 0
+
+
+def _rm(ctx: Any, key: str) -> int:
+    from ..sopsconfig import all_rule_recipients, edit_recipients
+
+    docs = _open_all(ctx)
+    config = _config(ctx)
+    known = list(
+        dict.fromkeys(
+            [
+                *(all_rule_recipients(config) if config.exists() else []),
+                *(r for d in docs for r in d.md.recipients()),
+            ]
+        )
+    )
+    key = _resolve_key(key, known)
+    exposed: list[str] = []
+    for doc in docs:
+        if key in doc.md.recipients():
+            exposed += [f"{_rel(doc.path, ctx)}: {name}" for name in doc.names()]
+    _single_group(docs)
+    for doc in docs:
+        if key in doc.md.recipients() and len(doc.md.recipients()) == 1:
+            raise ConfigError(
+                "removing this key would leave no recipient",
+                path=doc.path,
+                hint="add the new recipient first",
+            )
+    if config.exists():
+        edit_recipients(config, [d.path for d in docs], remove=key)
+    for doc in docs:
+        remaining = [r for r in doc.md.recipients() if r != key]
+        if key not in doc.md.recipients():
+            continue
+        doc.set_recipients(remaining)
+        doc.rotate()
+        doc.save()
+        sys.stderr.write(
+            f"envshim: {_rel(doc.path, ctx)}: re-wrapped for {len(remaining)} "
+            "recipients with a new data key\n"
+        )
+    if exposed:
+        lines = [
+            f"removed {key}. It could read these secrets; rotate at source: git history "
+            "keeps the old ciphertext:"
+        ]
+        lines += [f"  {e}" for e in exposed]
+        sys.stdout.write("\n".join(lines) + "\n")
+    else:
+        sys.stdout.write(f"removed {key}; it was not a recipient of any secret file\n")
+    return 0
+
+
+def run(args: argparse.Namespace) -> int:
+    from .secrets import project_context
+
+    ctx = project_context(args)
+    if args.action == "list":
+        return _list(ctx)
+    if args.action == "add":
+        return _add(ctx, args.key)
+    return _rm(ctx, args.key)

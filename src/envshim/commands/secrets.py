@@ -1,0 +1,283 @@
+"""``envshim secrets``: list, get, set, rm, edit and encrypt team secrets (sops files).
+
+Files envshim writes stay sops files that the real ``sops`` reads and edits.
+Values never travel in argv unless you put them there (``set KEY VALUE`` warns),
+never appear in listings without ``--reveal``, and ``edit`` keeps its
+plaintext in a private directory on tmpfs that is removed on every exit path.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from ..errors import ConfigError, UsageError
+
+NEW_FILE = "secrets.enc.env"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--dir",
+        "-C",
+        default=".",
+        metavar="DIR",
+        help="project directory (default: the current one)",
+    )
+    parser.add_argument("--env", "-e", metavar="PROFILE", help="profile(s), comma separated")
+    parser.add_argument(
+        "--file", "-f", metavar="FILE", help="the secret file to use (default: the project's files)"
+    )
+    sub = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
+    p = sub.add_parser("list", help="keys and where they come from (values masked)")
+    p.add_argument("--reveal", action="store_true", help="show the values")
+    p = sub.add_parser("get", help="print one value")
+    p.add_argument("key")
+    p = sub.add_parser("set", help="set one value (from stdin with -, else a hidden prompt)")
+    p.add_argument("key")
+    p.add_argument("value", nargs="?", help="'-' reads stdin; omit for a hidden prompt")
+    p = sub.add_parser("rm", help="remove one key")
+    p.add_argument("key")
+    p = sub.add_parser("edit", help="edit a secret file in $VISUAL/$EDITOR")
+    p.add_argument("path", nargs="?", metavar="FILE")
+    p = sub.add_parser("encrypt", help="encrypt a plaintext dotenv/yaml/json file into a sops file")
+    p.add_argument("path", metavar="FILE")
+    p.add_argument("--output", "-o", metavar="OUT", help="default: NAME.enc.EXT next to FILE")
+
+
+# --- shared with recipients.py -----------------------------------------------
+
+
+def project_context(args: argparse.Namespace) -> Any:
+    """A LayerContext for the project at ``--dir``, as the team layer sees it."""
+    from ..layers.base import LayerContext
+    from ..project import find_project
+
+    environ = dict(os.environ)
+    project = find_project(args.dir, getattr(args, "env", None), environ)
+    return LayerContext(
+        cwd=project.cwd,
+        root=project.root,
+        profiles=project.profiles,
+        environ=environ,
+        options=dict(project.options),
+    )
+
+
+def project_files(ctx: Any) -> list[Path]:
+    from ..layers.team import secret_files
+
+    return secret_files(ctx)
+
+
+def sops_files(ctx: Any) -> list[Path]:
+    from ..formats.sops import is_sops_file
+
+    return [p for p in project_files(ctx) if is_sops_file(p)]
+
+
+def identities(ctx: Any) -> list[Any]:
+    from ..keys import load_identities
+
+    warnings: list[str] = []
+    found = load_identities(ctx.environ, warnings)
+    for w in warnings:
+        sys.stderr.write(f"envshim: warning: {w}\n")
+    return found
+
+
+def _explicit(args: argparse.Namespace, ctx: Any) -> Path | None:
+    if not args.file:
+        return None
+    path = Path(args.file)
+    return path if path.is_absolute() else (ctx.cwd / path)
+
+
+def _rule_for(path: Path) -> Any:
+    from ..sopsconfig import creation_rule
+
+    return creation_rule(path.resolve() if path.exists() else path.parent.resolve() / path.name)
+
+
+# --- actions ------------------------------------------------------------------
+
+
+def _list(args: argparse.Namespace, ctx: Any) -> int:
+    from .common import mask
+
+    explicit = _explicit(args, ctx)
+    rows: list[tuple[str, str, str]] = []
+    if explicit is not None:
+        from ..formats.sops import decrypt_file
+
+        for key, value, line in decrypt_file(explicit, identities(ctx)):
+            where = f"{explicit}:{line}" if line else str(explicit)
+            rows.append((key, value, where))
+    else:
+        from ..layers.team import load_team
+
+        ctx.missing_key = "error"
+        for entry in load_team(ctx):
+            o = entry.origin
+            where = f"{o.path}:{o.line}" if o.path and o.line else (o.path or o.detail)
+            rows.append((entry.key, entry.value or "", where))
+        for w in ctx.warnings:
+            sys.stderr.write(f"envshim: warning: {w}\n")
+    if not rows:
+        sys.stderr.write("envshim: no team secrets in this project\n")
+        return 0
+    width = max(len(k) for k, _v, _w in rows)
+    out = []
+    for key, value, where in rows:
+        shown = value if args.reveal else mask(value)
+        out.append(f"{key:<{width}}  {shown}  {where}")
+    sys.stdout.write("\n".join(out) + "\n")
+    return 0
+
+
+def _get(args: argparse.Namespace, ctx: Any) -> int:
+    explicit = _explicit(args, ctx)
+    if explicit is not None:
+        from ..formats.sops import decrypt_file
+
+        found = [v for k, v, _l in decrypt_file(explicit, identities(ctx)) if k == args.key]
+    else:
+        from ..layers.team import load_team
+
+        found = [e.value or "" for e in load_team(ctx) if e.key == args.key]
+    if not found:
+        raise ConfigError(
+            f"{args.key} is not a team secret here", hint="`envshim secrets list` shows the keys"
+        )
+    sys.stdout.write(found[-1] + "\n")
+    return 0
+
+
+def _read_value(args: argparse.Namespace) -> str:
+    if args.value not in (None, "-"):
+        sys.stderr.write(
+            "envshim: warning: a value on the command line is visible to other "
+            "processes and kept in shell history; prefer `-` (stdin) or the prompt\n"
+        )
+        return args.value
+    if args.value == "-" or not sys.stdin.isatty():
+        value = sys.stdin.read()
+        if value.endswith("\n"):
+            value = value[:-1]  # what `echo` or a here-string adds
+        return value
+    import getpass
+
+    value = getpass.getpass(f"value for {args.key} (hidden): ")
+    if getpass.getpass(f"again for {args.key}: ") != value:
+        raise UsageError("the two entries differ; nothing was changed")
+    return value
+
+
+def _target_for_write(args: argparse.Namespace, ctx: Any, key: str | None) -> tuple[Path, Any]:
+    """The file to change and its open document (a new empty one if it does not exist)."""
+    from ..formats import sops
+
+    ids = identities(ctx)
+    explicit = _explicit(args, ctx)
+    if explicit is not None:
+        if explicit.exists():
+            return explicit, sops.open_document(explicit, ids)
+        return explicit, sops.empty_document(explicit, _rule_for(explicit))
+    files = sops_files(ctx)
+    docs = [(p, sops.open_document(p, ids)) for p in files]
+    if key is not None:
+        for path, doc in reversed(docs):
+            if key in doc.names():
+                return path, doc
+    if docs:
+        return docs[0]
+    path = ctx.root / NEW_FILE
+    return path, sops.empty_document(path, _rule_for(path))
+
+
+def _set(args: argparse.Namespace, ctx: Any) -> int:
+    value = _read_value(args)
+    if "\x00" in value:
+        raise UsageError("a value cannot contain a NUL byte")
+    path, doc = _target_for_write(args, ctx, args.key)
+    if doc.store == "dotenv" and "\\n" in value:
+        raise UsageError(
+            "sops dotenv files cannot hold a literal backslash-n; use a yaml or json file"
+        )
+    doc.set(args.key, value)
+    doc.save()
+    sys.stderr.write(f"envshim: set {args.key} in {path}\n")
+    return 0
+
+
+def _rm(args: argparse.Namespace, ctx: Any) -> int:
+    path, doc = _target_for_write(args, ctx, args.key)
+    if args.key not in doc.names():
+        raise ConfigError(
+            f"{args.key} is not in this file",
+            path=path,
+            hint="`envshim secrets list` shows the keys and their files",
+        )
+    doc.remove(args.key)
+    doc.save()
+    sys.stderr.write(f"envshim: removed {args.key} from {path}\n")
+    return 0
+
+
+def _encrypt(args: argparse.Namespace, ctx: Any) -> int:
+    from ..formats import sops
+
+    src = Path(args.path)
+    src = src if src.is_absolute() else ctx.cwd / src
+    if not src.is_file():
+        raise ConfigError(
+            "no such file", path=src, hint="name a plaintext dotenv, yaml or json file"
+        )
+    if args.output:
+        out = Path(args.output)
+        out = out if out.is_absolute() else ctx.cwd / out
+    else:
+        out = (
+            src.with_name(f"{src.stem}.enc{src.suffix}")
+            if src.suffix
+            else src.with_name(src.name + ".enc.env")
+        )
+    if out.exists():
+        raise ConfigError(
+            "already exists; not overwriting it",
+            path=out,
+            hint="use `envshim secrets edit` to change it, or choose another -o",
+        )
+    if sops.is_sops_file(src):
+        raise ConfigError("already a sops file", path=src, hint="use `envshim secrets edit`")
+    sops.encrypt_plaintext(src, out, _rule_for(out))
+    sys.stderr.write(
+        f"envshim: wrote {out}; now delete the plaintext {src.name} (and if it was ever "
+        "committed, purge it from git history and rotate its values)\n"
+    )
+    return 0
+
+
+def run(args: argparse.Namespace) -> int:
+    ctx = project_context(args)
+    action = args.action
+    if action == "list":
+        return _list(args, ctx)
+    if action == "get":
+        return _get(args, ctx)
+    if action == "set":
+        return _set(args, ctx)
+    if action == "rm":
+        return _rm(args, ctx)
+    if action == "encrypt":
+        return _encrypt(args, ctx)
+    if action == "edit":
+        from .secrets_edit import edit
+
+        if args.path:
+            args.file = args.path
+        return edit(args, ctx)
+    raise UsageError(f"unknown action {action!r}")

@@ -1,0 +1,123 @@
+"""``envshim secrets edit``: the decrypted file in your editor, and back.
+
+The plaintext lives only in a private directory (0700) on tmpfs where there is
+one (``$XDG_RUNTIME_DIR``, ``/dev/shm``), and is removed on every exit path:
+normal return, error, Ctrl-C, SIGTERM and SIGHUP. Unchanged values keep their
+ciphertext (sops' IV stash), so the diff shows only what you changed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import shlex
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from ..errors import ConfigError, UsageError
+
+
+def _tmpfs_candidates() -> list[str]:
+    return [d for d in (os.environ.get("XDG_RUNTIME_DIR"), "/dev/shm") if d]
+
+
+@contextlib.contextmanager
+def private_dir() -> Iterator[Path]:
+    """A fresh 0700 directory, on tmpfs when possible, removed however the block ends."""
+    base = None
+    for candidate in _tmpfs_candidates():
+        if os.path.isdir(candidate) and os.access(candidate, os.W_OK | os.X_OK):
+            base = candidate
+            break
+    if base is None:
+        sys.stderr.write(
+            "envshim: warning: no tmpfs found; the plaintext goes to the temp "
+            "directory for the length of the edit\n"
+        )
+    path = Path(tempfile.mkdtemp(prefix="envshim-edit-", dir=base))
+    os.chmod(path, 0o700)
+
+    def _raise(signum: int, _frame: Any) -> None:
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    old = {s: signal.getsignal(s) for s in (signal.SIGTERM, signal.SIGHUP)}
+    for s in old:
+        signal.signal(s, _raise)
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
+        for s, handler in old.items():
+            signal.signal(s, handler)
+
+
+def _editor() -> list[str]:
+    editor = os.environ.get("VISUAL") or os.environ.get("EDITOR") or "vi"
+    try:
+        argv = shlex.split(editor)
+    except ValueError:
+        raise UsageError("$VISUAL/$EDITOR cannot be parsed", hint="check its quoting") from None
+    if not argv:
+        raise UsageError("$VISUAL/$EDITOR is empty", hint="export EDITOR=vim (or your editor)")
+    return argv
+
+
+def _ask_again() -> bool:
+    if not sys.stdin.isatty():
+        return False
+    sys.stderr.write("edit again? [Y/n] ")
+    sys.stderr.flush()
+    return sys.stdin.readline().strip().lower() in ("", "y", "yes")
+
+
+def edit(args: argparse.Namespace, ctx: Any) -> int:
+    from ..formats.sops import load_plain_branches
+    from .secrets import _target_for_write
+
+    path, doc = _target_for_write(args, ctx, None)
+    original = doc.plaintext()
+    suffix = {"dotenv": ".env", "yaml": ".yaml", "json": ".json", "ini": ".ini"}.get(
+        doc.store, ".txt"
+    )
+    with private_dir() as directory:
+        buffer = directory / f"{path.stem}{suffix}"
+        fd = os.open(buffer, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(original)
+        while True:
+            proc = subprocess.run([*_editor(), str(buffer)], check=False)
+            if proc.returncode != 0:
+                raise ConfigError(
+                    f"the editor exited with {proc.returncode}; nothing was changed",
+                    path=path,
+                    hint="save and quit normally to apply the edit",
+                )
+            text = buffer.read_text(encoding="utf-8")
+            if text == original:
+                sys.stderr.write(f"envshim: no changes to {path}\n")
+                return 0
+            try:
+                branches = load_plain_branches(doc.store, text, path)
+            except ConfigError as exc:
+                sys.stderr.write(
+                    f"envshim: {exc.message}{f' (line {exc.line})' if exc.line else ''}\n"
+                )
+                if _ask_again():
+                    continue
+                raise ConfigError(
+                    "the edited file does not parse; nothing was changed",
+                    path=path,
+                    hint="run `envshim secrets edit` again",
+                ) from None
+            break
+        doc.branches = branches
+        doc.save()
+    sys.stderr.write(f"envshim: saved {path}\n")
+    return 0

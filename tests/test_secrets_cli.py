@@ -1,0 +1,308 @@
+"""``envshim secrets`` and ``envshim key`` through the real CLI, checked with the real sops."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import need, run_envshim
+
+
+@pytest.fixture
+def project(tmp_path: Path, clean_env: dict[str, str], home: Path) -> dict:
+    """A project whose .sops.yaml names the user's fresh key (made by envshim key new)."""
+    need("sops")
+    root = tmp_path / "proj"
+    root.mkdir()
+    (root / "mise.toml").write_text("[env]\nPLAIN = 'x'\n")
+    out = run_envshim("key", "new", env=clean_env, cwd=root, check=True)
+    public = out.stdout.strip()
+    assert public.startswith("age1")
+    run_envshim("recipients", "add", public, env=clean_env, cwd=root, check=True)
+    return {"root": root, "env": clean_env, "public": public, "home": home}
+
+
+def _sops_decrypt(project: dict, path: Path) -> str:
+    proc = subprocess.run(
+        [need("sops"), "decrypt", str(path)],
+        env=project["env"],
+        cwd=project["root"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return proc.stdout
+
+
+def _all_bytes_under(*dirs: Path) -> list[tuple[Path, bytes]]:
+    out = []
+    for d in dirs:
+        for p in d.rglob("*"):
+            if p.is_file() and not p.is_symlink():
+                with contextlib.suppress(OSError):
+                    out.append((p, p.read_bytes()))
+    return out
+
+
+def test_key_show_and_refuse_overwrite(project: dict) -> None:
+    out = run_envshim("key", "show", env=project["env"], cwd=project["root"])
+    assert out.returncode == 0 and out.stdout.split()[0] == project["public"]
+    again = run_envshim("key", "new", env=project["env"], cwd=project["root"])
+    assert again.returncode == 1 and "not overwriting" in again.stderr and again.stdout == ""
+
+
+def test_key_file_0644_refused(project: dict) -> None:
+    from envshim.keys import default_key_file
+
+    run_envshim(
+        "secrets", "set", "A", "-", env=project["env"], cwd=project["root"], input="1", check=True
+    )
+    key = default_key_file(project["env"])
+    os.chmod(key, 0o644)
+    out = run_envshim("key", "show", env=project["env"], cwd=project["root"])
+    assert out.returncode == 1 and out.stdout == ""
+    assert f"chmod 600 {key}" in out.stderr and len(out.stderr.strip().splitlines()) == 1
+    out = run_envshim("secrets", "list", env=project["env"], cwd=project["root"])
+    assert out.returncode == 1 and "chmod 600" in out.stderr
+
+
+def test_set_get_list_rm(project: dict) -> None:
+    root, env = project["root"], project["env"]
+    run_envshim(
+        "secrets",
+        "set",
+        "API_KEY",
+        "-",
+        env=env,
+        cwd=root,
+        input="v1 with 'quotes' and $x\n",
+        check=True,
+    )
+    run_envshim("secrets", "set", "OTHER", env=env, cwd=root, input="two", check=True)
+    assert (
+        _sops_decrypt(project, root / "secrets.enc.env")
+        == "API_KEY=v1 with 'quotes' and $x\nOTHER=two\n"
+    )
+    out = run_envshim("secrets", "get", "API_KEY", env=env, cwd=root, check=True)
+    assert out.stdout == "v1 with 'quotes' and $x\n"
+    listed = run_envshim("secrets", "list", env=env, cwd=root, check=True)
+    assert (
+        "v1 with" not in listed.stdout
+        and "API_KEY" in listed.stdout
+        and "secrets.enc.env:1" in listed.stdout
+    )
+    assert (
+        "v1 with"
+        in run_envshim("secrets", "list", "--reveal", env=env, cwd=root, check=True).stdout
+    )
+    first_line = (root / "secrets.enc.env").read_text().splitlines()[0]
+    run_envshim("secrets", "set", "OTHER", "-", env=env, cwd=root, input="three", check=True)
+    assert (root / "secrets.enc.env").read_text().splitlines()[
+        0
+    ] == first_line  # untouched value, same ciphertext
+    run_envshim("secrets", "rm", "API_KEY", env=env, cwd=root, check=True)
+    assert _sops_decrypt(project, root / "secrets.enc.env") == "OTHER=three\n"
+    gone = run_envshim("secrets", "get", "API_KEY", env=env, cwd=root)
+    assert gone.returncode == 1 and gone.stdout == ""
+
+
+def test_argv_value_warns(project: dict) -> None:
+    out = run_envshim(
+        "secrets", "set", "K", "visible", env=project["env"], cwd=project["root"], check=True
+    )
+    assert "visible to other processes" in out.stderr and "visible\n" not in out.stderr
+
+
+def test_canary_never_leaks(project: dict, tmp_path: Path) -> None:
+    root, env = project["root"], project["env"]
+    canary = "CANARY-7f3e9b1c-d00d"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "envshim", "secrets", "set", "TOKEN", "-"],
+        env=env,
+        cwd=root,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    seen_in_argv = False
+
+    def scan_argv() -> bool:
+        for cmd in Path("/proc").glob("[0-9]*/cmdline"):
+            try:
+                if canary.encode() in cmd.read_bytes():
+                    return True
+            except OSError:
+                continue
+        return False
+
+    time.sleep(0.3)
+    seen_in_argv |= scan_argv()
+    proc.stdin.write(canary)
+    proc.stdin.close()
+    while proc.poll() is None:
+        seen_in_argv |= scan_argv()
+    out, err = proc.stdout.read(), proc.stderr.read()
+    assert proc.returncode == 0, err
+    assert not seen_in_argv
+    assert canary not in err and canary not in out
+    # edit, list, get, recipients: stderr stays clean; no file anywhere holds the plaintext
+    editor = tmp_path / "ed.sh"
+    editor.write_text("#!/bin/sh\nprintf 'EXTRA=1\\n' >> \"$1\"\n")
+    editor.chmod(0o755)
+    runtime = tmp_path / "runtime"
+    runtime.mkdir(mode=0o700)
+    env2 = {**env, "EDITOR": str(editor), "XDG_RUNTIME_DIR": str(runtime)}
+    for args in (("secrets", "edit"), ("secrets", "list"), ("recipients", "list"), ("key", "show")):
+        r = run_envshim(*args, env=env2, cwd=root)
+        assert r.returncode == 0, r.stderr
+        assert canary not in r.stderr and canary not in r.stdout
+    assert list(runtime.iterdir()) == []
+    assert "TOKEN=" + canary in _sops_decrypt(project, root / "secrets.enc.env")
+    for path, data in _all_bytes_under(
+        tmp_path, Path(os.environ.get("TMPDIR", "/tmp")) / "nonexistent"
+    ):
+        assert canary.encode() not in data, path
+
+
+def test_edit_removes_plaintext_on_sigterm(project: dict, tmp_path: Path) -> None:
+    root, env = project["root"], project["env"]
+    run_envshim("secrets", "set", "A", "-", env=env, cwd=root, input="1", check=True)
+    before = (root / "secrets.enc.env").read_bytes()
+    runtime = tmp_path / "rt"
+    runtime.mkdir(mode=0o700)
+    marker = tmp_path / "seen"
+    editor = tmp_path / "ed.sh"
+    # the editor checks the private dir's mode, then kills envshim (its parent) with SIGTERM
+    editor.write_text(
+        '#!/bin/sh\nstat -c %a "$(dirname "$1")" > ' + str(marker) + "\n"
+        'echo B=2 >> "$1"\nkill -TERM $PPID\nsleep 2\n'
+    )
+    editor.chmod(0o755)
+    r = run_envshim(
+        "secrets",
+        "edit",
+        env={**env, "EDITOR": str(editor), "XDG_RUNTIME_DIR": str(runtime)},
+        cwd=root,
+    )
+    assert r.returncode != 0
+    assert marker.read_text().strip() == "700"
+    assert list(runtime.iterdir()) == []
+    assert (root / "secrets.enc.env").read_bytes() == before
+
+
+def test_encrypt_command(project: dict) -> None:
+    root, env = project["root"], project["env"]
+    (root / "secrets.env").write_text("A=1\nB=x y\n")
+    r = run_envshim("secrets", "encrypt", "secrets.env", env=env, cwd=root, check=True)
+    assert "delete the plaintext" in r.stderr
+    assert _sops_decrypt(project, root / "secrets.enc.env") == "A=1\nB=x y\n"
+    again = run_envshim("secrets", "encrypt", "secrets.env", env=env, cwd=root)
+    assert again.returncode == 1 and "not overwriting" in again.stderr
+    (root / "app.yaml").write_text("db:\n  pw: p\n")
+    run_envshim(
+        "secrets", "encrypt", "app.yaml", "-o", "secrets.enc.yaml", env=env, cwd=root, check=True
+    )
+    listed = run_envshim("secrets", "list", env=env, cwd=root, check=True).stdout
+    assert "db__pw" in listed and "A " in listed
+
+
+def _tamper_cases(text: str) -> dict[str, str]:
+    lines = text.splitlines(keepends=True)
+    enc = next(i for i, ln in enumerate(lines) if ln.startswith("A=ENC["))
+    data_at = lines[enc].index("data:") + 5
+    flipped = (
+        lines[enc][:data_at]
+        + ("B" if lines[enc][data_at] != "B" else "C")
+        + lines[enc][data_at + 1 :]
+    )
+    plain = next(i for i, ln in enumerate(lines) if ln.startswith("NOTE_unencrypted="))
+    lm = next(i for i, ln in enumerate(lines) if ln.startswith("sops_lastmodified="))
+    return {
+        "ciphertext": "".join([*lines[:enc], flipped, *lines[enc + 1 :]]),
+        "unencrypted value": "".join(
+            [*lines[:plain], "NOTE_unencrypted=changed\n", *lines[plain + 1 :]]
+        ),
+        "lastmodified": "".join(
+            [*lines[:lm], "sops_lastmodified=2020-01-01T00:00:00Z\n", *lines[lm + 1 :]]
+        ),
+        "swapped values": text.replace("A=", "Z=", 1).replace("B=", "A=", 1).replace("Z=", "B=", 1),
+    }
+
+
+def test_tampering_is_refused_everywhere(project: dict) -> None:
+    root, env = project["root"], project["env"]
+    for key, value in (("A", "1"), ("B", "2"), ("NOTE_unencrypted", "open")):
+        run_envshim("secrets", "set", key, "-", env=env, cwd=root, input=value, check=True)
+    run_envshim("allow", env=env, cwd=root)  # trust the project for export, where supported
+    path = root / "secrets.enc.env"
+    good = path.read_text()
+    for what, bad in _tamper_cases(good).items():
+        path.write_text(bad)
+        for args in (
+            ("secrets", "list"),
+            ("secrets", "get", "A"),
+            ("secrets", "set", "C", "-"),
+            ("export", "bash"),
+        ):
+            r = run_envshim(*args, env=env, cwd=root, input="3")
+            assert r.returncode == 1, (what, args, r.stderr)
+            assert r.stdout == "", (what, args)
+            assert len(r.stderr.strip().splitlines()) == 1, (what, args, r.stderr)
+            assert "secrets.enc.env" in r.stderr, (what, args, r.stderr)
+            assert path.read_text() == bad, (what, args)  # nothing rewritten
+    path.write_text(good)
+    assert run_envshim("secrets", "get", "A", env=env, cwd=root, check=True).stdout == "1\n"
+
+
+def test_wrong_or_no_key(project: dict, tmp_path: Path) -> None:
+    root, env = project["root"], project["env"]
+    run_envshim("secrets", "set", "A", "-", env=env, cwd=root, input="1", check=True)
+    other = tmp_path / "other.key"
+    subprocess.run([need("age-keygen"), "-o", str(other)], check=True, capture_output=True)
+    os.chmod(other, 0o600)
+    from envshim.keys import default_key_file
+
+    default_key_file(env).rename(tmp_path / "hidden.key")
+    for extra, words in (
+        ({"SOPS_AGE_KEY_FILE": str(other)}, "none of your identities"),
+        ({}, "no age identity"),
+    ):
+        r = run_envshim("secrets", "get", "A", env={**env, **extra}, cwd=root)
+        assert r.returncode == 1 and r.stdout == ""
+        assert (
+            words in r.stderr
+            and project["public"] in r.stderr
+            and "envshim recipients add" in r.stderr
+        )
+        assert len(r.stderr.strip().splitlines()) == 1
+
+
+def test_unknown_store_and_damaged_sops_yaml(project: dict) -> None:
+    root, env = project["root"], project["env"]
+    (root / "blob.dat").write_text("not a sops file\n")
+    r = run_envshim("secrets", "--file", "blob.dat", "list", env=env, cwd=root)
+    assert (
+        r.returncode == 1
+        and "blob.dat" in r.stderr
+        and "unknown sops store" in r.stderr
+        and r.stdout == ""
+    )
+    run_envshim("secrets", "set", "A", "-", env=env, cwd=root, input="1", check=True)
+    before = (root / "secrets.enc.env").read_bytes()
+    (root / ".sops.yaml").write_text("creation_rules:\n  - path_regex: [unclosed\n    age: x\n")
+    r = run_envshim(
+        "secrets", "--file", "new.enc.env", "set", "B", "-", env=env, cwd=root, input="2"
+    )
+    assert r.returncode == 1 and ".sops.yaml" in r.stderr and r.stdout == ""
+    assert len(r.stderr.strip().splitlines()) == 1
+    assert not (root / "new.enc.env").exists()
+    r = run_envshim("recipients", "add", project["public"], env=env, cwd=root)
+    assert r.returncode == 1 and ".sops.yaml" in r.stderr
+    assert (root / "secrets.enc.env").read_bytes() == before

@@ -8,6 +8,7 @@ so ``eval "$(envshim export bash)"`` applies all or nothing. Exit codes: 0 ok,
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from ..shells import FORMATS
@@ -47,7 +48,13 @@ def _split_target(args: argparse.Namespace) -> None:
     if len(target) > 2:
         raise UsageError("at most a format and a directory")
     if target and target[0] in FORMATS and (fmt is None or len(target) == 2):
+        if fmt is not None:
+            raise UsageError("the format is given twice")
         fmt = target.pop(0)
+    if len(target) == 1 and not os.path.isdir(target[0]):
+        # one word that is neither: most likely a mistyped format
+        raise UsageError(f"{target[0]!r} is neither a format nor a directory",
+                         hint=f"formats are {', '.join(FORMATS)}")  # fmt: skip
     if target:
         directory = target.pop(0)
     if target:
@@ -80,8 +87,6 @@ def run(args: argparse.Namespace) -> int:
 
 def render(args: argparse.Namespace) -> str:
     """Resolve, check and render completely (any side effect included) before printing."""
-    import os
-
     from ..shells import get_renderer
     from ..shells.base import ExportContext, check
 

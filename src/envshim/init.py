@@ -255,13 +255,35 @@ def step_envrc(it: Init) -> None:
         text = path.read_text(encoding="utf-8", errors="replace")
         if _USE_ENVSHIM.search(text):
             it.kept(".envrc already has `use envshim`")
+            _direnv_lib(it)
         else:
             it.kept(".envrc exists without `use envshim`; not edited")
             it.next_steps.append("add `use envshim` to .envrc, then `direnv allow`")
         return
     create_file(path, "use envshim\n")
     it.changed("created .envrc with `use envshim` (direnv is installed)")
-    it.next_steps.append("direnv allow   (after `envshim direnv` installs use_envshim, if needed)")
+    _direnv_lib(it)
+    it.next_steps.append("direnv allow")
+
+
+def _direnv_lib(it: Init) -> None:
+    """`use envshim` needs the use_envshim function in direnv's lib directory."""
+    try:
+        from .commands.direnv import lib_path
+        from .commands.hook import hook_text
+    except ImportError:
+        it.next_steps.append("envshim direnv install")
+        return
+    path, wanted = lib_path(), hook_text("direnv")
+    try:
+        if path.read_text(encoding="utf-8") == wanted:
+            return
+    except (OSError, UnicodeDecodeError):
+        pass
+    from .atomic import write_atomic
+
+    write_atomic(path, wanted, mode=0o644, dir_mode=0o755)  # not a secret, like direnv's own lib
+    it.changed(f"installed use_envshim for direnv ({path})")
 
 
 def step_gitignore(it: Init, extra: list[str]) -> None:

@@ -7,6 +7,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+
 from conftest import REPO, need, run_envshim
 
 
@@ -88,3 +89,19 @@ def test_options_from_the_table_reach_envshim(plugin_project):
     proc = mise(env, project, "env", "--json")
     assert proc.returncode == 0
     assert "unknown option 'bogus' in the _.envshim table" in proc.stderr
+
+
+def test_plugins_section_with_a_local_path(clean_env, tmp_path):
+    env = dict(clean_env)
+    project = tmp_path / "proj"
+    project.mkdir()
+    (project / "mise.toml").write_text(
+        f'[plugins]\nenvshim = "{REPO / "mise-plugin"}"\n[env]\n_.envshim = {{}}\n'
+    )
+    run_envshim("user", "init", "--plaintext", cwd=project, env=env, check=True)
+    run_envshim("user", "set", "MY_TOKEN", cwd=project, env=env, input="t\n", check=True)
+    assert mise(env, project, "trust", "-q").returncode == 0
+    run_envshim("allow", str(project), env=env, check=True)
+    proc = mise(env, project, "env", "--json")
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["MY_TOKEN"] == "t"

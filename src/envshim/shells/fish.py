@@ -39,4 +39,6 @@ class FishRenderer(Renderer):
         return f"set -gx {key} {fish_quote(value)}"
 
     def unset(self, key: str) -> str:
-        return f"set -e {key}"
+        # -g: a plain `set -e` would erase a universal variable for good once the global
+        # one is gone
+        return f"set -e -g {key}"

@@ -51,3 +51,22 @@ def test_join_refuses_a_key_readable_by_others_with_the_chmod(clean_env, home, t
     out = run_envshim("join", env=clean_env, cwd=tmp_path)
     assert out.returncode != 0 and out.stdout == ""
     assert f"chmod 600 {path}" in out.stderr
+
+
+def test_join_inside_a_project_says_which_files_are_not_yet_yours(clean_env, home, tmp_path):
+    need("git")
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    subprocess.run(["git", "init", "-q"], cwd=repo, check=True)
+    maintainer = {**clean_env, "XDG_CONFIG_HOME": str(tmp_path / "alice")}
+    assert run_envshim("init", env=maintainer, cwd=repo).returncode == 0
+    out = run_envshim("join", env=clean_env, cwd=repo)
+    assert out.returncode == 0, out.stderr
+    assert "not encrypted to you yet: secrets.enc.env" in out.stdout
+    me = out.stdout.split("envshim recipients add ")[1].split()[0]
+    assert run_envshim("recipients", "add", me, env=maintainer, cwd=repo).returncode == 0
+    again = run_envshim("join", env=clean_env, cwd=repo)
+    assert (
+        "you are already a recipient of this project's secret files (secrets.enc.env)"
+        in again.stdout
+    )

@@ -47,12 +47,43 @@ def run(args: argparse.Namespace) -> int:
         lines.append(
             f"created your age identity: {source} (private: keep it, back it up, never commit it)"
         )
+    lines += [f"your public key ({source}):", f"  {recipient}"]
+    have, missing = project_files(recipient)
+    if have and not missing:
+        lines.append(
+            f"you are already a recipient of this project's secret files ({', '.join(have)})"
+        )
+        lines.append("to join another project, send a maintainer this line:")
+    else:
+        if missing:
+            lines.append(f"not encrypted to you yet: {', '.join(missing)}")
+        lines.append("send this line to a maintainer of the project; they run:")
     lines += [
-        f"your public key ({source}):",
-        f"  {recipient}",
-        "send this line to a maintainer of the project; they run:",
         f"  {command}",
         "then, after they commit and you pull, `envshim doctor` checks that you can decrypt everything.",
     ]
     sys.stdout.write("\n".join(lines) + "\n")
     return 0
+
+
+def project_files(recipient: str) -> tuple[list[str], list[str]]:
+    """(sops files here encrypted to ``recipient``, those that are not); empty outside a project."""
+    from pathlib import Path
+
+    from ..doctor import Doctor, _file_recipients
+    from ..errors import EnvshimError
+    from ..keys import normalize_recipient
+
+    have: list[str] = []
+    missing: list[str] = []
+    try:
+        d = Doctor(cwd=Path.cwd(), environ=dict(os.environ))
+        for path in d.team_files() or []:
+            listed = _file_recipients(path)
+            if listed is None:
+                continue
+            mine = normalize_recipient(recipient) in {normalize_recipient(r) for r in listed}
+            (have if mine else missing).append(d.rel(path))
+    except EnvshimError:
+        return [], []  # a broken project config is doctor's to report, not join's
+    return have, missing

@@ -158,3 +158,12 @@ def test_broken_toml_and_missing_key_exit_1_with_nothing_on_stdout(project, tmp_
     out = run_envshim("export", "bash", env=env, cwd=root)
     assert out.returncode == 1 and out.stdout == ""
     assert str(root / "mise.toml") + ":3" in out.stderr
+
+
+def test_dotenv_output_parses_back_to_the_json_values(project):
+    from envshim.formats.dotenv import parse
+
+    root, env = project
+    out = run_envshim("export", "dotenv", env=env, cwd=root)
+    assert out.returncode == 0, out.stderr
+    assert {b.key: b.value for b in parse(out.stdout)} == export_json(root, env)

@@ -269,3 +269,11 @@ def test_cli_k8s_end_to_end(project, tmp_path):
     missing = run_envshim("export", "k8s", "--allowlist", str(allow), env=env, cwd=root)
     assert missing.returncode == 1 and missing.stdout == ""
     assert f"{allow}:2: NOT_THERE is in the allowlist" in missing.stderr
+
+
+def test_github_cannot_unset_and_says_so(tmp_path, capsys):
+    env_file = tmp_path / "github_env"
+    env_file.touch()
+    assert github({"A": "1", "GONE": None}, set(), env_file) == ""
+    assert read_github_env(env_file.read_bytes().decode()) == {"A": "1"}
+    assert "cannot unset GONE" in capsys.readouterr().err

@@ -377,3 +377,37 @@ def test_set_e_and_a_failing_export_leave_the_shell_alive(kind, shell_env, home,
         assert "-ONE" in sh.run(cd(tmp_path))
     finally:
         sh.close()
+
+
+def age_encrypt(text: str, recipient: str, out: Path) -> None:
+    subprocess.run([need("age"), "-r", recipient, "-o", str(out)], input=text.encode(), check=True)
+
+
+@pytest.mark.parametrize("kind", SHELLS)
+def test_secret_file_and_user_store_edits_reload_without_allow(kind, shell_env, home, tmp_path):
+    keys = Path(shell_env["XDG_CONFIG_HOME"]) / "sops" / "age" / "keys.txt"
+    keys.parent.mkdir(parents=True)
+    subprocess.run([need("age-keygen"), "-o", str(keys)], check=True, capture_output=True)
+    keys.chmod(0o600)
+    recipient = next(
+        line.split(": ", 1)[1] for line in keys.read_text().splitlines() if "public key" in line
+    )
+    project = make_project(tmp_path, "proj", 'PLAIN = "p"\n')
+    age_encrypt("TEAM_SECRET=team-1\n", recipient, project / "secrets.env.age")
+    run_envshim("user", "init", "--plaintext", cwd=project, env=shell_env, check=True)
+    run_envshim("user", "set", "MINE", cwd=project, env=shell_env, input="u-1\n", check=True)
+    allow(project, shell_env)
+    sh = Shell(kind, home, shell_env, project)
+    try:
+        env = sh.env()
+        assert (env["TEAM_SECRET"], env["MINE"], env["PLAIN"]) == ("team-1", "u-1", "p")
+        time.sleep(0.05)
+        age_encrypt("TEAM_SECRET=team-2\n", recipient, project / "secrets.env.age")
+        out = sh.run("true")
+        assert "envshim: ~TEAM_SECRET" in out and "not allowed" not in out
+        assert sh.env()["TEAM_SECRET"] == "team-2"
+        run_envshim("user", "set", "MINE", cwd=project, env=shell_env, input="u-2\n", check=True)
+        assert "envshim: ~MINE" in sh.run("true")
+        assert sh.env()["MINE"] == "u-2"
+    finally:
+        sh.close()

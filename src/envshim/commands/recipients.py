@@ -41,23 +41,25 @@ def _config(ctx: Any) -> Path:
 
 
 def _rel(path: Path, ctx: Any) -> str:
-    try:
-        return str(path.relative_to(ctx.root))
-    except ValueError:
-        return str(path)
+    for root in (ctx.root, ctx.root.resolve()):
+        try:
+            return str(path.relative_to(root))
+        except ValueError:
+            continue
+    return str(path)
 
 
 def _list(ctx: Any) -> int:
     from ..formats.sops import file_recipients
     from ..sopsconfig import all_rule_recipients
-    from .secrets import sops_files
+    from .secrets import all_sops_files
 
     config = _config(ctx)
     lines = []
     if config.exists():
         lines.append(f"{_rel(config, ctx)}:")
         lines += [f"  {r}" for r in all_rule_recipients(config)] or ["  (none)"]
-    for path in sops_files(ctx):
+    for path in all_sops_files(ctx):
         lines.append(f"{_rel(path, ctx)}:")
         lines += [f"  {r}" for r in file_recipients(path)] or ["  (none)"]
     if not lines:
@@ -89,10 +91,10 @@ def _resolve_key(text: str, known: list[str]) -> str:
 def _open_all(ctx: Any) -> list[Any]:
     """Every sops secret file, decrypted first: nothing is written unless all of them open."""
     from ..formats.sops import open_document
-    from .secrets import identities, sops_files
+    from .secrets import all_sops_files, identities
 
     ids = identities(ctx)
-    return [open_document(p, ids) for p in sops_files(ctx)]
+    return [open_document(p, ids) for p in all_sops_files(ctx)]
 
 
 def _single_group(docs: list[Any]) -> None:

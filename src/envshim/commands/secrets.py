@@ -79,6 +79,38 @@ def sops_files(ctx: Any) -> list[Path]:
     return [p for p in project_files(ctx) if is_sops_file(p)]
 
 
+def all_sops_files(ctx: Any) -> list[Path]:
+    """Every sops secret file of the project, whatever the profile (for re-keying all of them).
+
+    The active profiles' files, plus every profile variant of the conventional
+    names and of the ``files`` option found on disk.
+    """
+    from ..formats.sops import is_sops_file
+
+    found = list(project_files(ctx))
+    patterns = [
+        "secrets.*.enc.env",
+        "secrets.*.enc.yaml",
+        "secrets.*.enc.yml",
+        "secrets.*.enc.json",
+    ]
+    option = ctx.options.get("files")
+    names: list[str] = []
+    if isinstance(option, dict):
+        for value in option.values():
+            names += [value] if isinstance(value, str) else [v for v in value if isinstance(v, str)]
+    elif isinstance(option, list):
+        names += [v for v in option if isinstance(v, str)]
+    elif isinstance(option, str):
+        names.append(option)
+    for name in names:
+        patterns.append(name.replace("{profile}", "*"))
+    for pattern in patterns:
+        found += sorted(ctx.root.glob(pattern))
+    unique = list(dict.fromkeys(p.resolve() for p in found if p.is_file()))
+    return [p for p in unique if is_sops_file(p)]
+
+
 def identities(ctx: Any) -> list[Any]:
     from ..keys import load_identities
 

@@ -1,0 +1,130 @@
+"""``envshim recipients``: .sops.yaml edited with comments kept, every file re-wrapped, removal rotates."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from conftest import need, run_envshim
+
+
+def _keygen(path: Path) -> str:
+    subprocess.run([need("age-keygen"), "-o", str(path)], check=True, capture_output=True)
+    os.chmod(path, 0o600)
+    return subprocess.run(
+        [need("age-keygen"), "-y", str(path)], check=True, capture_output=True, text=True
+    ).stdout.strip()
+
+
+def _sops(
+    env: dict[str, str], key: Path, *args: str, cwd: Path
+) -> subprocess.CompletedProcess[str]:
+    # only this key: HOME points at an empty directory, so sops finds no other identity
+    e = {"PATH": env["PATH"], "HOME": str(key.parent / "nohome"), "SOPS_AGE_KEY_FILE": str(key)}
+    return subprocess.run([need("sops"), *args], env=e, cwd=cwd, capture_output=True, text=True)
+
+
+@pytest.fixture
+def team(tmp_path: Path, clean_env: dict[str, str]) -> dict:
+    need("sops")
+    root = tmp_path / "proj"
+    root.mkdir()
+    keys = tmp_path / "keys"
+    keys.mkdir()
+    members = {
+        name: (keys / f"{name}.key", _keygen(keys / f"{name}.key"))
+        for name in ("alice", "bob", "carol")
+    }
+    (root / ".sops.yaml").write_text(
+        "# who can read the team secrets\ncreation_rules:\n"
+        "  - path_regex: secrets.*  # every secret file\n"
+        f"    age: {members['alice'][1]}\n"
+    )
+    env = {**clean_env, "SOPS_AGE_KEY_FILE": str(members["alice"][0])}
+    run_envshim("secrets", "set", "DB_PASSWORD", "-", env=env, cwd=root, input="pw1", check=True)
+    (root / "plain.yaml").write_text("api:\n  token: t0k\n")
+    run_envshim(
+        "secrets", "encrypt", "plain.yaml", "-o", "secrets.enc.yaml", env=env, cwd=root, check=True
+    )
+    return {"root": root, "env": env, "members": members}
+
+
+def test_add_then_rm(team: dict) -> None:
+    root, env, members = team["root"], team["env"], team["members"]
+    bob_key, bob = members["bob"]
+    assert _sops(env, bob_key, "decrypt", "secrets.enc.env", cwd=root).returncode != 0
+    r = run_envshim("recipients", "add", bob, env=env, cwd=root)
+    assert r.returncode == 0, r.stderr
+    config = (root / ".sops.yaml").read_text()
+    assert "# who can read the team secrets" in config and "# every secret file" in config
+    assert bob in config
+    assert _sops(env, bob_key, "decrypt", "secrets.enc.env", cwd=root).stdout == "DB_PASSWORD=pw1\n"
+    assert "t0k" in _sops(env, bob_key, "decrypt", "secrets.enc.yaml", cwd=root).stdout
+    # a file created after the add is encrypted to bob too (the .sops.yaml rule)
+    run_envshim(
+        "secrets",
+        "--file",
+        "secrets.staging.enc.env",
+        "set",
+        "S",
+        "-",
+        env=env,
+        cwd=root,
+        input="s",
+        check=True,
+    )
+    assert _sops(env, bob_key, "decrypt", "secrets.staging.enc.env", cwd=root).stdout == "S=s\n"
+    listed = run_envshim("recipients", "list", env=env, cwd=root, check=True).stdout
+    assert listed.count(bob) >= 2
+
+    before = (root / "secrets.enc.env").read_text().splitlines()[0]
+    r = run_envshim("recipients", "rm", bob[:20], env=env, cwd=root)
+    assert r.returncode == 0, r.stderr
+    assert "rotate at source: git history keeps the old ciphertext" in r.stdout
+    assert "secrets.enc.env: DB_PASSWORD" in r.stdout and "secrets.enc.yaml: api__token" in r.stdout
+    assert "pw1" not in r.stdout + r.stderr
+    assert bob not in (root / ".sops.yaml").read_text()
+    assert "# every secret file" in (root / ".sops.yaml").read_text()
+    assert (root / "secrets.enc.env").read_text().splitlines()[0] != before  # rotated data key
+    for name in ("secrets.enc.env", "secrets.enc.yaml", "secrets.staging.enc.env"):
+        assert _sops(env, bob_key, "decrypt", name, cwd=root).returncode != 0, name
+        assert _sops(env, members["alice"][0], "decrypt", name, cwd=root).returncode == 0, name
+    out = run_envshim(
+        "secrets", "get", "DB_PASSWORD", env={**env, "SOPS_AGE_KEY_FILE": str(bob_key)}, cwd=root
+    )
+    assert out.returncode == 1 and out.stdout == ""
+
+
+def test_add_rejects_garbage_and_keeps_files(team: dict) -> None:
+    root, env = team["root"], team["env"]
+    before = {p.name: p.read_bytes() for p in root.iterdir() if p.is_file()}
+    for bad in ("age1notakey", "hello", "ssh-ed25519 AAAAnope"):
+        r = run_envshim("recipients", "add", bad, env=env, cwd=root)
+        assert r.returncode == 1 and r.stdout == "" and len(r.stderr.strip().splitlines()) == 1
+    assert {p.name: p.read_bytes() for p in root.iterdir() if p.is_file()} == before
+
+
+def test_rm_last_recipient_refused(team: dict) -> None:
+    root, env, members = team["root"], team["env"], team["members"]
+    before = (root / "secrets.enc.env").read_bytes()
+    r = run_envshim("recipients", "rm", members["alice"][1], env=env, cwd=root)
+    assert r.returncode == 1 and "no recipient" in r.stderr
+    assert (root / "secrets.enc.env").read_bytes() == before
+    assert members["alice"][1] in (root / ".sops.yaml").read_text()
+
+
+def test_add_without_access_changes_nothing(team: dict) -> None:
+    root, env, members = team["root"], team["env"], team["members"]
+    before = {p.name: p.read_bytes() for p in root.iterdir() if p.is_file()}
+    r = run_envshim(
+        "recipients",
+        "add",
+        members["carol"][1],
+        env={**env, "SOPS_AGE_KEY_FILE": str(members["bob"][0])},
+        cwd=root,
+    )
+    assert r.returncode == 1 and "recipients add" in r.stderr
+    assert {p.name: p.read_bytes() for p in root.iterdir() if p.is_file()} == before

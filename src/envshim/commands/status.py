@@ -1,4 +1,10 @@
-"""``envshim status``: project root, profile, and the files that were read."""
+"""``envshim status``: project, profile, trust, what the hook loaded, keys per layer, files.
+
+Values are never printed: each key shows its length only (``mask``). In a shell
+with the hook, the resolution is computed against the environment as it was
+before the hook loaded anything (from ``ENVSHIM_STATE``), so it shows what the
+next prompt would load.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +12,10 @@ import argparse
 import json
 import os
 import sys
+from pathlib import Path
+from typing import Any
 
-from .common import add_project_options, resolve_from_args
+from .common import add_project_options, mask
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -15,33 +23,126 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_project_options(parser)
 
 
+def _hook_view(environ: dict[str, str]) -> tuple[dict[str, Any] | None, dict[str, str]]:
+    """What the hook loaded in this shell, and the environment before it."""
+    from ..hook import STATE_VAR, State, _hash_key, revert, value_hash
+
+    state = State.decode(environ.get(STATE_VAR))
+    if state is None:
+        return None, environ
+    key = _hash_key(environ)
+    base = revert(environ, state, key)
+    base.pop(STATE_VAR, None)
+    by_hand = sorted(
+        name
+        for name, recorded in state.hashes.items()
+        if recorded != "-"
+        and (environ.get(name) is None or value_hash(key, name, environ[name]) != recorded)
+    )
+    view = {
+        "root": state.root,
+        "profile": state.profile,
+        "keys": sorted(state.prev),
+        "changed_by_hand": by_hand,
+        "watch": [entry[0] for entry in state.watch],
+        "not_allowed_seen": state.noticed,
+    }
+    return view, base
+
+
 def run(args: argparse.Namespace) -> int:
-    resolution = resolve_from_args(args)
-    by_layer: dict[str, list[str]] = {}
-    for key, var in sorted(resolution.vars.items()):
-        by_layer.setdefault(var.origin.layer, []).append(key)
-    loaded = os.environ.get("ENVSHIM_STATE")
+    from .. import trust
+    from ..errors import EnvshimError
+    from ..project import find_root
+    from ..resolve import resolve
+
+    environ = dict(os.environ)
+    hooked, base = _hook_view(environ)
+    here = Path(os.path.abspath(args.dir))
+    root = find_root(here)
+    verdict = trust.check(root)
+    resolution, error = None, None
+    try:
+        resolution = resolve(here, args.env, environ=base, missing_key=args.missing_key)
+        verdict = trust.check_resolution(verdict, resolution)
+    except EnvshimError as exc:
+        error = str(exc)
+    trust_text = {
+        trust.ALLOWED: "allowed",
+        trust.UNTRUSTED: "not allowed (run `envshim allow`)",
+        trust.CHANGED: "changed since `envshim allow`: "
+        + ", ".join(_rel(root, p) for p in verdict.changed)
+        + " (run `envshim allow`)",
+    }[verdict.status]
+    if not trust.is_project(root):
+        trust_text = "no project here"
+    recipients = trust.new_recipients(root)
+    layers: dict[str, dict[str, str]] = {}
+    if resolution is not None:
+        for key, var in sorted(resolution.vars.items()):
+            layers.setdefault(var.origin.layer, {})[key] = mask(var.value)
     if args.json:
         data = {
-            "root": str(resolution.root),
-            "profile": resolution.profile,
-            "files": [str(p) for p in resolution.files],
-            "watch": [str(p) for p in resolution.watch],
-            "keys": by_layer,
-            "hooked": loaded is not None,
+            "root": str(root),
+            "profile": resolution.profile if resolution else [],
+            "trust": verdict.status if trust.is_project(root) else None,
+            "trust_changed": verdict.changed,
+            "new_recipients": recipients,
+            "hook": hooked,
+            "hooked": hooked is not None,
+            "keys": {layer: sorted(keys) for layer, keys in layers.items()},
+            "files": [str(p) for p in resolution.files] if resolution else [],
+            "watch": [str(p) for p in resolution.watch] if resolution else [],
+            "error": error,
         }
         sys.stdout.write(json.dumps(data, indent=2) + "\n")
-        return 0
+        return 0 if error is None else 1
     out = [
-        f"project  {resolution.root}",
-        f"profile  {','.join(resolution.profile) or '(none)'}",
-        f"shell    {'hook state present' if loaded else 'not loaded by the envshim hook'}",
-        "files read:",
-        *(f"  {p}" for p in resolution.files),
+        f"project  {root}",
+        f"profile  {','.join(resolution.profile) if resolution and resolution.profile else '(none)'}",
+        f"trust    {trust_text}",
+        f"shell    {_shell_line(hooked, root)}",
     ]
+    if recipients:
+        out.append(
+            "warning  .sops.yaml names recipients added since `envshim allow`: "
+            + ", ".join(recipients)
+            + " (check them before re-encrypting; `envshim allow` accepts them)"
+        )
+    if error:
+        out.append(f"error    {error}")
+    by_hand = set(hooked["changed_by_hand"]) if hooked else set()
     for layer in ("mise", "team", "user"):
-        keys = by_layer.get(layer, [])
+        keys = layers.get(layer, {})
         if keys:
-            out.append(f"{layer} ({len(keys)}): {' '.join(keys)}")
+            out.append(f"{layer} ({len(keys)}):")
+            width = max(len(k) for k in keys)
+            for key, shown in keys.items():
+                note = "  (changed by hand in this shell)" if key in by_hand else ""
+                out.append(f"  {key:<{width}}  {shown}{note}")
+    if resolution is not None:
+        out.append("files read:")
+        out.extend(f"  {p}" for p in resolution.files)
+    if hooked and hooked["watch"]:
+        out.append("watched by the hook:")
+        out.extend(f"  {p}" for p in hooked["watch"])
     sys.stdout.write("\n".join(out) + "\n")
-    return 0
+    return 0 if error is None else 1
+
+
+def _shell_line(hooked: dict[str, Any] | None, root: Path) -> str:
+    if hooked is None:
+        return "not loaded by the envshim hook"
+    if not hooked["root"]:
+        return "hook active; nothing loaded"
+    where = "this project" if hooked["root"] == str(root) else hooked["root"]
+    profile = ",".join(hooked["profile"])
+    keys = len(hooked["keys"])
+    return f"loaded by the hook: {where}{f' ({profile})' if profile else ''}, {keys} keys"
+
+
+def _rel(root: Path, path: str) -> str:
+    try:
+        return str(Path(path).relative_to(root))
+    except ValueError:
+        return path

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 import secrets
 import shutil
 import subprocess
@@ -82,19 +83,30 @@ def _mise_set(proj: Path, env: dict[str, str], key: str, value: str, *recipient:
     )
 
 
-@pytest.fixture
-def fresh(clean_env, tmp_path):
-    """A mise.toml with a small (raw) and a large (zstd) value, written by the real mise."""
-    pub = _keygen(tmp_path / "key.txt")
-    proj = tmp_path / "proj"
+@pytest.fixture(scope="module")
+def _fresh_files(tmp_path_factory):
+    """Made once per module: mise is slow to start, and the files are only read."""
+    base = tmp_path_factory.mktemp("fresh")
+    home = base / "home"
+    (home / ".config").mkdir(parents=True)
+    env = {k: os.environ[k] for k in ("PATH", "LANG", "TMPDIR") if k in os.environ}
+    env.update(HOME=str(home), XDG_CONFIG_HOME=str(home / ".config"), MISE_YES="1")
+    pub = _keygen(base / "key.txt")
+    proj = base / "proj"
     proj.mkdir()
     small = "small " + secrets.token_hex(8) + " ✓ $HOME"
     big = "-----BEGIN CERT-----\n" + "\n".join(secrets.token_hex(32) for _ in range(40))
-    _mise_set(proj, clean_env, "SMALL", small, "--age-recipient", pub)
-    _mise_set(proj, clean_env, "BIG", big, "--age-recipient", pub)
+    _mise_set(proj, env, "SMALL", small, "--age-recipient", pub)
+    _mise_set(proj, env, "BIG", big, "--age-recipient", pub)
     table = tomllib.loads((proj / "mise.toml").read_text())["env"]
-    env = {**clean_env, "SOPS_AGE_KEY_FILE": str(tmp_path / "key.txt")}
-    return table, env, {"SMALL": small, "BIG": big}, proj
+    return table, base / "key.txt", {"SMALL": small, "BIG": big}, proj
+
+
+@pytest.fixture
+def fresh(clean_env, _fresh_files):
+    """A mise.toml with a small (raw) and a large (zstd) value, written by the real mise."""
+    table, key, expected, proj = _fresh_files
+    return table, {**clean_env, "SOPS_AGE_KEY_FILE": str(key)}, expected, proj
 
 
 def test_fresh_raw_value(fresh):

@@ -8,8 +8,6 @@ path of a project without secrets.
 from __future__ import annotations
 
 import os
-import shlex
-import subprocess
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -64,6 +62,8 @@ def check_private(path: Path) -> None:
     """Refuse a key file that group or others can read, naming the fix."""
     mode = path.stat().st_mode
     if mode & 0o077:
+        import shlex
+
         raise DecryptError(
             f"key file is readable by group or others (mode {mode & 0o777:o})",
             path=path,
@@ -211,6 +211,9 @@ def _ssh_identity(path: Path, warnings: list[str] | None) -> list[Identity]:
 
 def _run_key_cmd(command: str) -> str:
     """``SOPS_AGE_KEY_CMD``: a command the user set in their own environment."""
+    import shlex
+    import subprocess
+
     try:
         argv = shlex.split(command)
     except ValueError:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import math
-from decimal import Decimal
 
 # sha256(b"sops"): the MAC of a mac_only_encrypted file starts from these bytes
 MAC_ONLY_ENCRYPTED_INIT = bytes.fromhex(
@@ -24,6 +23,8 @@ def go_float(value: float) -> str:
         return "NaN"
     if math.isinf(value):
         return "+Inf" if value > 0 else "-Inf"
+    from decimal import Decimal
+
     text = format(Decimal(repr(value)), "f")
     if "." in text:
         text = text.rstrip("0").rstrip(".")

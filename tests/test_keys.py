@@ -140,20 +140,39 @@ def test_post_quantum_identity_is_a_warning(clean_env: dict[str, str]) -> None:
     assert len(warnings) == 1 and "post-quantum" in warnings[0]
 
 
+def _ssh_ed25519(path: Path) -> str:
+    """An OpenSSH ed25519 key pair (made with cryptography; ssh-keygen may not be installed)."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    key = Ed25519PrivateKey.generate()
+    path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.OpenSSH,
+            serialization.NoEncryption(),
+        )
+    )
+    os.chmod(path, 0o600)
+    return (
+        key.public_key()
+        .public_bytes(serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH)
+        .decode()
+    )
+
+
 def test_ssh_identity(tmp_path: Path, clean_env: dict[str, str], home: Path) -> None:
     ssh_dir = home / ".ssh"
     ssh_dir.mkdir(mode=0o700)
-    subprocess.run(
-        [need("ssh-keygen"), "-q", "-t", "ed25519", "-N", "", "-f", str(ssh_dir / "id_ed25519")],
-        check=True,
-    )
-    pub = (ssh_dir / "id_ed25519.pub").read_text().split()
-    (ssh_dir / "id_ed25519.pub").unlink()  # derive it from the private key
+    pub = _ssh_ed25519(ssh_dir / "id_ed25519")
     ids = load_identities(clean_env, [])
-    assert [i.recipient for i in ids] == [f"{pub[0]} {pub[1]}"]
-    blob = _age_encrypt(" ".join(pub), b"via ssh")
+    assert [i.recipient for i in ids] == [pub]
+    blob = _age_encrypt(pub, b"via ssh")  # the real age encrypts to the SSH key
     assert _decrypts(ids[0], blob) == b"via ssh"
-    parse_recipient(" ".join(pub))
+    parse_recipient(pub + " comment")
+    # a .pub file next to the key gives the recipient too
+    (ssh_dir / "id_ed25519.pub").write_text(pub + " me@host\n")
+    assert [i.recipient for i in load_identities(clean_env, [])] == [pub]
 
 
 def test_ssh_vector(tmp_path: Path, clean_env: dict[str, str]) -> None:

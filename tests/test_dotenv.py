@@ -230,7 +230,7 @@ TRICKY = st.lists(
 NAMES = st.from_regex(r"[A-Za-z_][A-Za-z0-9_]{0,8}", fullmatch=True)
 
 
-@settings(max_examples=400)
+@settings(max_examples=200)
 @given(st.dictionaries(NAMES, TRICKY, max_size=6))
 def test_dotenv_output_parses_back_exactly(data):
     text = get_renderer("dotenv").render(data)

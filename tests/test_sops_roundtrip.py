@@ -290,3 +290,48 @@ def test_key_groups_shamir_both_ways(team: Team) -> None:
         [need("sops"), "decrypt", str(mine)], env=env, capture_output=True, text=True, check=True
     )
     assert out.stdout == "A=1\n"
+
+
+@pytest.mark.parametrize(
+    "rule",
+    [
+        "encrypted_regex: ^(pw|token)$",
+        "unencrypted_regex: ^public",
+        "encrypted_suffix: _secret",
+        "mac_only_encrypted: true",
+        "encrypted_comment_regex: sops:enc",
+    ],
+)
+def test_encryption_rules_both_ways(team: Team, rule: str) -> None:
+    (team.root / ".sops.yaml").write_text(
+        f"creation_rules:\n  - age: {team.public['alice']}\n    {rule}\n"
+    )
+    plain = team.root / "in.yaml"
+    plain.write_text(
+        "pw: p1\ntoken: t1\npublic_url: https://x\n# sops:enc\nkey_secret: s1\nn: 5\nplain: v\n"
+    )
+    expected = {
+        "pw": "p1",
+        "token": "t1",
+        "public_url": "https://x",
+        "key_secret": "s1",
+        "n": "5",
+        "plain": "v",
+    }
+    theirs = team.root / "theirs.enc.yaml"
+    theirs.write_text(team.sops("encrypt", "--filename-override", theirs.name, str(plain)).stdout)
+    assert _values(theirs, team.ids()) == expected
+    if "comment" in rule:  # read, but not written by envshim
+        with pytest.raises(Exception, match="comment regex"):
+            sops.open_document(theirs, team.ids()).render()
+        return
+    mine = team.root / "mine.enc.yaml"
+    sops.encrypt_plaintext(plain, mine, creation_rule(mine))
+    assert json.loads(team.sops("decrypt", "--output-type", "json", str(mine)).stdout) == {
+        **expected,
+        "n": 5,
+    }
+    text = mine.read_text()
+    assert ("plain: v" in text) == rule.startswith(("encrypted_regex", "encrypted_suffix"))
+    assert ("public_url: https://x" in text) == (not rule.startswith("mac_only"))
+    assert "p1" not in text

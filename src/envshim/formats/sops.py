@@ -340,6 +340,12 @@ class SopsDocument:
         from . import sops_meta
         from .sops_tree import encrypt_branches, encrypt_mac
 
+        if self.md.comment_rules:
+            raise ConfigError(
+                "this file uses sops' comment regex rules, which envshim does not write",
+                path=self.path,
+                hint="change it with `sops edit`",
+            )
         branches = copy.deepcopy(self.branches)
         mac = encrypt_branches(
             branches, self.md, self.data_key, skip_top=_skip_top(self.store), stash=self.stash

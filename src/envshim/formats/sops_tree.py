@@ -63,6 +63,9 @@ class Metadata:
     mac_only_encrypted: bool
     version: str
     _regex: re.Pattern[str] | None = field(default=None, repr=False)
+    # unencrypted_comment_regex / encrypted_comment_regex: which values are encrypted depends on
+    # comments; envshim then goes by the values themselves (the MAC still covers them)
+    comment_rules: bool = False
 
     def recipients(self) -> list[str]:
         return [k.recipient for g in self.groups for k in g]
@@ -155,6 +158,9 @@ def parse_metadata(raw: Any, path: str) -> Metadata:
         rule_value=value,
         mac_only_encrypted=mac_only,
         version=str(raw.get("version") or ""),
+    )
+    md.comment_rules = bool(
+        raw.get("unencrypted_comment_regex") or raw.get("encrypted_comment_regex")
     )
     if rule.endswith("regex"):
         try:
@@ -337,6 +343,8 @@ def decrypt_branches(
             if value is None:
                 continue
             encrypted = md.should_encrypt(aad)
+            if md.comment_rules:
+                encrypted = aesgcm.is_encrypted(value)
             if encrypted and not is_empty(value):
                 if not isinstance(value, str):
                     raise DecryptError(

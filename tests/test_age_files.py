@@ -9,6 +9,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from conftest import need, need_vectors, run_envshim
 from envshim.errors import DecryptError
@@ -236,3 +238,33 @@ def test_bad_dotenv_inside_does_not_quote_plaintext(clean_env, tmp_path):
         read_file(out, ctx)
     assert info.value.line == 2
     assert "Q" not in str(info.value).replace(str(out), "")
+
+
+def _double_quoted(value: str) -> str:
+    """The test's own writer: dotenv double quotes with \\\\ \\" \\r \\n escapes."""
+    out = value.replace("\\", "\\\\").replace('"', '\\"').replace("\r", "\\r").replace("\n", "\\n")
+    return f'"{out}"'
+
+
+_values = st.text(
+    st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=40
+)
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    values=st.dictionaries(
+        st.from_regex(r"[A-Z][A-Z0-9_]{0,8}", fullmatch=True), _values, min_size=1, max_size=4
+    ),
+    armor=st.booleans(),
+)
+def test_any_value_round_trips_through_real_age(values, armor, clean_env, tmp_path_factory):
+    base = tmp_path_factory.mktemp("prop")
+    pub = _keygen(base / "k.txt")
+    text = "".join(f"export {k}={_double_quoted(v)}\n" for k, v in values.items())
+    out = base / "s.env.age"
+    _age_encrypt(text, out, "-r", pub, *(["-a"] if armor else []))
+    ctx = _ctx(base, {**clean_env, "SOPS_AGE_KEY_FILE": str(base / "k.txt")})
+    assert {b.key: b.value for b in read_file(out, ctx)} == values

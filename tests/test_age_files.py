@@ -109,12 +109,15 @@ def test_fresh_x25519_files_from_real_age(armor, clean_env, tmp_path):
         assert {b.key: b.value for b in read_file(out, ctx)} == FRESH_VALUES
 
 
-def _ssh_keypair(home: Path) -> str:
-    """An ed25519 key in ~/.ssh (made with cryptography, as ssh-keygen would); returns the public line."""
+def _ssh_keypair(home: Path, kind: str = "ed25519") -> str:
+    """A key in ~/.ssh (made with cryptography, as ssh-keygen would); returns the public line."""
     from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+    from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 
-    key = Ed25519PrivateKey.generate()
+    if kind == "rsa":
+        key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    else:
+        key = ed25519.Ed25519PrivateKey.generate()
     ssh = home / ".ssh"
     ssh.mkdir(mode=0o700, exist_ok=True)
     private = key.private_bytes(
@@ -122,23 +125,24 @@ def _ssh_keypair(home: Path) -> str:
         serialization.PrivateFormat.OpenSSH,
         serialization.NoEncryption(),
     )
-    (ssh / "id_ed25519").write_bytes(private)
-    (ssh / "id_ed25519").chmod(0o600)
+    (ssh / f"id_{kind}").write_bytes(private)
+    (ssh / f"id_{kind}").chmod(0o600)
     public = (
         key.public_key()
         .public_bytes(serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH)
         .decode()
     )
-    (ssh / "id_ed25519.pub").write_text(public + " test@envshim\n")
+    (ssh / f"id_{kind}.pub").write_text(public + " test@envshim\n")
     return public
 
 
-def test_fresh_file_for_ssh_recipient(clean_env, home, tmp_path):
-    public = _ssh_keypair(home)
+@pytest.mark.parametrize("kind", ["ed25519", "rsa"])
+def test_fresh_file_for_ssh_recipient(kind, clean_env, home, tmp_path):
+    public = _ssh_keypair(home, kind)
     (tmp_path / "recipients.txt").write_text(public + "\n")
     out = tmp_path / "secrets.env.age"
     _age_encrypt(_dotenv_text(FRESH_VALUES), out, "-R", str(tmp_path / "recipients.txt"), "-a")
-    ctx = _ctx(tmp_path, clean_env)  # the identity comes from ~/.ssh/id_ed25519
+    ctx = _ctx(tmp_path, clean_env)  # the identity comes from ~/.ssh/id_<kind>
     assert {b.key: b.value for b in read_file(out, ctx)} == FRESH_VALUES
 
 

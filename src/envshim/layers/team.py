@@ -120,14 +120,14 @@ def _kind(path: Path) -> str:
     data = path.read_bytes()
     if is_age(data[:4096]) or path.suffix == ".age":
         return "age"  # a .age file without an age header: the age reader says so
-    from ..formats.dotenvx import looks_like_dotenvx
-
-    if looks_like_dotenvx(data.decode("utf-8", "replace")):
-        return "dotenvx"
     from ..formats.sops import is_sops_file
 
     if is_sops_file(path):
         return "sops"
+    from ..formats.dotenvx import looks_like_dotenvx
+
+    if looks_like_dotenvx(data.decode("utf-8", "replace")):
+        return "dotenvx"
     return "plain"
 
 

@@ -9,30 +9,31 @@ typeset -ga _envshim_watch
 typeset -g _envshim_stamp _envshim_key
 
 _envshim_hook() {
-  local __envshim_rc=$?
-  emulate -L zsh
-  if [[ -n ${DIRENV_FILE-} && -z ${ENVSHIM_STATE-} ]]; then
-    return $__envshim_rc
-  fi
-  local __envshim_key="$PWD|${ENVSHIM_ENV-}|${MISE_ENV-}"
-  if [[ $_envshim_key == "$__envshim_key" ]]; then
-    local __envshim_f __envshim_stale=
+  local __envshim_rc=$? __envshim_f
+  if [[ $_envshim_key == "$PWD|${ENVSHIM_ENV-}|${MISE_ENV-}" ]]; then
     for __envshim_f in "${_envshim_watch[@]}"; do
       if [[ $__envshim_f -nt $_envshim_stamp ]]; then
-        __envshim_stale=1
-        break
+        _envshim_load
+        return $__envshim_rc
       fi
     done
-    if [[ -z $__envshim_stale ]]; then
-      return $__envshim_rc
-    fi
+    return $__envshim_rc
   fi
-  _envshim_key=$__envshim_key
+  _envshim_load
+  return $__envshim_rc
+}
+
+# The slow path: one process, its output captured completely, then evaluated.
+_envshim_load() {
+  emulate -L zsh
+  _envshim_key="$PWD|${ENVSHIM_ENV-}|${MISE_ENV-}"
+  if [[ -n ${DIRENV_FILE-} && -z ${ENVSHIM_STATE-} ]]; then
+    return 0 # direnv manages this directory and nothing of ours is loaded
+  fi
   local __envshim_out
   if __envshim_out=$(ENVSHIM_HOOK_PID=$$ "@ENVSHIM@" export zsh --hook); then
     eval "$__envshim_out" || :
   fi
-  return $__envshim_rc
 }
 
 autoload -Uz add-zsh-hook

@@ -15,6 +15,7 @@ import os
 import re
 import select
 import shlex
+import shutil
 import signal
 import subprocess
 import sys
@@ -288,12 +289,14 @@ def test_broken_config_keeps_the_shell_usable(kind, shell_env, home, tmp_path):
         allow(project, shell_env)
         sh.run("true")
         assert sh.env()["ONE"] == "3"
-        # the project directory is deleted under the shell: the next prompt unloads
+        # the project directory is deleted under the shell: the shell stays usable and
+        # the next load (here: `prune` forgets the project's trust) reverts cleanly
         sh.run(cd(project / "sub dir"))
-        import shutil
-
         shutil.rmtree(project)
-        sh.run("true")
+        assert sh.capture("echo alive") == "alive\n"
+        run_envshim("prune", env=shell_env, check=True)
+        out = sh.run("true")
+        assert "envshim: -ONE" in out and "error" not in out
         assert "ONE" not in sh.env()
     finally:
         sh.close()

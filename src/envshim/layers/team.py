@@ -42,7 +42,7 @@ PLACEHOLDER = "{profile}"
 def _option_error(message: str, ctx: LayerContext) -> ConfigError:
     return ConfigError(
         message,
-        path=ctx.root / "envshim.toml",
+        path=_options_file(ctx),
         hint='write files = ["a.enc.env", "secrets.{profile}.enc.env"] '
         "or files = { default = [...], staging = [...] }",
     )

@@ -247,17 +247,26 @@ def do_get(args: argparse.Namespace, project: ProjectLink) -> int:
 def do_list(args: argparse.Namespace, project: ProjectLink) -> int:
     from .common import mask
 
-    values = _readable_values(project) or {}
+    found = _readable_values(project)
+    values = found or {}
     keys = sorted(values)
     if args.json:
         doc: object = {k: values[k] for k in keys} if args.reveal else keys
         sys.stdout.write(json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
         return 0
-    for key in keys:
-        shown = values[key] if args.reveal else mask(values[key])
-        sys.stdout.write(f"{key}={shown}\n" if args.reveal else f"{key}  {shown}\n")
+    if args.reveal:
+        from ..shells.dotenv import dotenv_quote
+
+        # dotenv quoting, so the listing parses back (multi-line values included)
+        sys.stdout.write("".join(f"{k}={dotenv_quote(values[k])}\n" for k in keys))
+    else:
+        sys.stdout.write("".join(f"{k}  {mask(values[k])}\n" for k in keys))
     if project.link is None:
         _err("no user store is linked to this project (`envshim user init` creates one)")
+    elif found is None:
+        _err(
+            "no user store for this project on this machine yet (`envshim user set KEY` creates it)"
+        )
     return 0
 
 

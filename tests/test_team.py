@@ -355,3 +355,31 @@ def test_plaintext_secret_file_is_refused(clean_env, tmp_path):
     assert "secrets.enc.env" in proc.stderr and "not encrypted" in proc.stderr
     assert "envshim secrets encrypt" in proc.stderr
     assert canary not in proc.stderr
+
+
+def test_files_in_the_mise_envshim_table(keyed, tmp_path):
+    """`_.envshim = { files = … }` in mise.toml: the team layer enters there, per profile."""
+    pub, env = keyed
+    _age(tmp_path / "team.age", "TOKEN=shared\n", pub)
+    _age(tmp_path / "stg.age", "TOKEN=staging\n", pub)
+    (tmp_path / "mise.toml").write_text(
+        "[env]\n"
+        "BEFORE = \"b={{env.TOKEN | default(value='none')}}\"\n"
+        '_.envshim = { files = { default = ["team.age"], staging = ["stg.age"] } }\n'
+        'AFTER = "a={{env.TOKEN}}"\n'
+    )
+    for profile, token in ((None, "shared"), ("staging", "staging")):
+        proc = run_envshim(
+            "export",
+            "--format",
+            "json",
+            *(["--env", profile] if profile else []),
+            str(tmp_path),
+            env=env,
+        )
+        assert proc.returncode == 0, proc.stderr
+        assert json.loads(proc.stdout) == {
+            "BEFORE": "b=none",
+            "TOKEN": token,
+            "AFTER": f"a={token}",
+        }

@@ -472,3 +472,23 @@ def test_set_notes_that_an_older_tool_store_stops_loading(
     proc = envshim("user", "set", "NEW", env=env, cwd=project, input="2")
     assert proc.returncode == 0 and "no longer loaded" in proc.stderr
     assert "envshim user import" in proc.stderr
+
+
+def test_link_with_an_id_shares_a_store(env: dict[str, str], project: Path, tmp_path: Path) -> None:
+    store = _init(env, project)
+    envshim("user", "set", "SHARED", env=env, cwd=project, input="s")
+    other = tmp_path / "other"
+    other.mkdir()
+    before = snapshot(tmp_path)
+    proc = envshim("user", "link", store.name, env=env, cwd=other)
+    assert proc.returncode != 0 and "envshim user init" in proc.stderr  # no envshim.toml to hold it
+    assert snapshot(tmp_path) == before
+    (other / "envshim.toml").write_text("# mine\nrequired = []\n")
+    proc = envshim("user", "link", store.name, env=env, cwd=other)
+    assert proc.returncode == 0, proc.stderr
+    assert (other / "envshim.toml").read_text() == (
+        f'# mine\nrequired = []\nuser_store = "{store.name}"\n'
+    )
+    assert envshim("user", "get", "SHARED", env=env, cwd=other).stdout == "s\n"
+    proc = envshim("user", "link", "no-such-store", env=env, cwd=other)
+    assert proc.returncode != 0 and "no user store no-such-store" in proc.stderr

@@ -10,6 +10,8 @@ import time
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from conftest import need, run_envshim
 
@@ -306,3 +308,54 @@ def test_unknown_store_and_damaged_sops_yaml(project: dict) -> None:
     r = run_envshim("recipients", "add", project["public"], env=env, cwd=root)
     assert r.returncode == 1 and ".sops.yaml" in r.stderr
     assert (root / "secrets.enc.env").read_bytes() == before
+
+
+_cli_values = st.text(
+    alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00\r"),
+    min_size=1,
+    max_size=30,
+).filter(lambda v: "\\n" not in v and not v.endswith("\n"))
+
+
+@settings(
+    max_examples=5, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(value=_cli_values)
+def test_set_any_value_through_stdin(project: dict, value: str) -> None:
+    root, env = project["root"], project["env"]
+    r = run_envshim("secrets", "set", "ANY", "-", env=env, cwd=root, input=value)
+    assert r.returncode == 0, r.stderr
+    assert value not in r.stderr or value in "envshim: set ANY in " + str(root)
+    out = _sops_decrypt(project, root / "secrets.enc.env")
+    line = next(ln for ln in out.split("\n") if ln.startswith("ANY="))
+    assert line[4:].replace("\\n", "\n") == value
+    got = run_envshim("secrets", "get", "ANY", env=env, cwd=root, check=True).stdout
+    assert got == value + "\n"
+
+
+def test_edit_yaml_keeps_comments(project: dict, tmp_path: Path) -> None:
+    root, env = project["root"], project["env"]
+    (root / "app.yaml").write_text("# database\ndb:\n  user: app  # login\n  pw: old\n")
+    run_envshim(
+        "secrets", "encrypt", "app.yaml", "-o", "secrets.enc.yaml", env=env, cwd=root, check=True
+    )
+    before = (root / "secrets.enc.yaml").read_text()
+    user_line = next(ln for ln in before.splitlines() if "user:" in ln)
+    editor = tmp_path / "ed.sh"
+    editor.write_text(
+        "#!/bin/sh\ngrep -q '# login' \"$1\" || exit 3\nsed -i 's/pw: old/pw: new/' \"$1\"\n"
+    )
+    editor.chmod(0o755)
+    r = run_envshim(
+        "secrets",
+        "--file",
+        "secrets.enc.yaml",
+        "edit",
+        env={**env, "EDITOR": str(editor)},
+        cwd=root,
+    )
+    assert r.returncode == 0, r.stderr
+    after = (root / "secrets.enc.yaml").read_text()
+    assert user_line in after.splitlines()  # unchanged value and its comment keep their ciphertext
+    out = _sops_decrypt(project, root / "secrets.enc.yaml")
+    assert "# database" in out and "# login" in out and "pw: new" in out

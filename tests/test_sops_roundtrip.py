@@ -335,3 +335,53 @@ def test_encryption_rules_both_ways(team: Team, rule: str) -> None:
     assert ("plain: v" in text) == rule.startswith(("encrypted_regex", "encrypted_suffix"))
     assert ("public_url: https://x" in text) == (not rule.startswith("mac_only"))
     assert ("key_secret: s1" if rule.startswith("encrypted_suffix") else "pw: p1") not in text
+
+
+def test_ssh_recipient_both_ways(team: Team, tmp_path: Path) -> None:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    key = Ed25519PrivateKey.generate()
+    ssh_key = tmp_path / "id_ed25519"
+    ssh_key.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.OpenSSH,
+            serialization.NoEncryption(),
+        )
+    )
+    os.chmod(ssh_key, 0o600)
+    pub = (
+        key.public_key()
+        .public_bytes(serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH)
+        .decode()
+    )
+    (team.root / ".sops.yaml").write_text(f"creation_rules:\n  - age: {pub}\n")
+    plain = team.root / "in.env"
+    plain.write_text("A=via ssh\n")
+    theirs = team.root / "theirs.enc.env"
+    env = {
+        "PATH": os.environ["PATH"],
+        "HOME": str(tmp_path),
+        "SOPS_AGE_SSH_PRIVATE_KEY_FILE": str(ssh_key),
+    }
+    theirs.write_text(
+        subprocess.run(
+            [need("sops"), "encrypt", "--filename-override", theirs.name, str(plain)],
+            env=env,
+            cwd=team.root,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    )
+    ids = load_identities(
+        {"HOME": "/nonexistent", "SOPS_AGE_SSH_PRIVATE_KEY_FILE": str(ssh_key)}, []
+    )
+    assert _values(theirs, ids) == {"A": "via ssh"}
+    mine = team.root / "mine.enc.env"
+    sops.encrypt_plaintext(plain, mine, creation_rule(mine))
+    out = subprocess.run(
+        [need("sops"), "decrypt", str(mine)], env=env, capture_output=True, text=True, check=True
+    )
+    assert out.stdout == "A=via ssh\n"

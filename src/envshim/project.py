@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ConfigError
-from .tomlread import load_toml
 
 OPTIONS_FILE = "envshim.toml"
 # A directory holding one of these is a project root when no envshim.toml is above.
@@ -56,6 +55,8 @@ def find_root(cwd: Path) -> Path:
 
 
 def read_options(path: Path) -> dict[str, Any]:
+    from .tomlread import load_toml  # only when envshim.toml exists: tomllib is ~20 ms
+
     data = load_toml(path)
     unknown = sorted(set(data) - KNOWN_OPTIONS)
     if unknown:

@@ -34,7 +34,7 @@ from ..errors import ConfigError, MissingRequiredError
 from ..layers.base import LayerContext
 from ..merge import Merger
 from ..model import MISE, Origin
-from .mise_config import EnvTable, MiseConfig, config_root, read_config
+from .mise_config import ConfigCache, EnvTable, MiseConfig, config_root, read_config
 from .mise_discovery import discover
 from .mise_template import (
     Scope,
@@ -85,12 +85,16 @@ def load_configs(ctx: LayerContext) -> list[MiseConfig]:
     watch: list[str] = []
     found = discover(str(ctx.cwd), ctx.profiles, ctx.environ, watch)
     ctx.watch.extend(Path(w) for w in watch)
+    if not found:
+        return []
     home = ctx.environ.get("HOME")
+    cache = ConfigCache.for_environ(ctx.environ)
     configs = []
     for item in found:
         path = Path(item.path)
         ctx.read(path)
-        configs.append(read_config(path, config_root(path, home, item.is_global)))
+        configs.append(read_config(path, config_root(path, home, item.is_global), cache))
+    cache.save()
     return configs
 
 
@@ -290,8 +294,8 @@ class _Evaluator:
                 line=line,
                 hint=f'quote it: {key} = "{value!r}"',
             )
-        elif hasattr(value, "isoformat"):  # TOML date/time: mise keeps the written text
-            text = _raw_value(config.text, line) or value.isoformat()
+        elif isinstance(value, tuple):  # a TOML date or time, as written (mise_config)
+            text = value[0]
         else:
             raise ConfigError(
                 f"{key} is {'an array' if isinstance(value, list) else 'not a string'}, which mise rejects",
@@ -513,14 +517,3 @@ def _no_value(key: str, config: MiseConfig, line: int | None) -> ConfigError:
         line=line,
         hint="write { value = … }, { default = … }, or { required = true } when it is defined elsewhere",
     )
-
-
-def _raw_value(text: str, line: int | None) -> str | None:
-    """The value as written on ``line`` (for TOML dates, which mise keeps verbatim)."""
-    if line is None:
-        return None
-    lines = text.splitlines()
-    if line > len(lines):
-        return None
-    _, _, rest = lines[line - 1].partition("=")
-    return rest.split("#", 1)[0].strip() or None

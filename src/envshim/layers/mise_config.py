@@ -8,20 +8,25 @@ occurrence of a key in a section counts, which is the one TOML allows.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import os
 from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError
 
+CACHE_NAME = "mise-configs.v1.marshal"
+_CACHE_LIMIT = 64
 
-@dataclass(slots=True)
+
 class EnvTable:
     """One ``[env]`` table (``[[env]]`` gives several), with where each key was written."""
 
-    data: dict[str, Any]
-    lines: dict[str, int] = field(default_factory=dict)  # "KEY" or "_.file" -> line
-    header: int | None = None
+    __slots__ = ("data", "header", "lines")
+
+    def __init__(self, data: dict[str, Any], lines: dict[str, int], header: int | None) -> None:
+        self.data = data
+        self.lines = lines  # "KEY" or "_.file" -> line
+        self.header = header
 
     def line_of(self, key: str) -> int | None:
         found = self.lines.get(key)
@@ -30,12 +35,13 @@ class EnvTable:
         return found if found is not None else self.header
 
 
-@dataclass(slots=True)
 class MiseConfig:
-    path: Path
-    root: str  # config_root: the project directory the file belongs to
-    tables: list[EnvTable]
-    text: str = ""
+    __slots__ = ("path", "root", "tables")
+
+    def __init__(self, path: Path, root: str, tables: list[EnvTable]) -> None:
+        self.path = path
+        self.root = root  # config_root: the project directory the file belongs to
+        self.tables = tables
 
 
 def config_root(path: Path, home: str | None, is_global: bool) -> str:
@@ -52,7 +58,22 @@ def config_root(path: Path, home: str | None, is_global: bool) -> str:
     return str(d)
 
 
-def read_config(path: Path, root: str) -> MiseConfig:
+def read_config(path: Path, root: str, cache: ConfigCache | None = None) -> MiseConfig:
+    """The ``[env]`` tables of ``path``; parsed with tomllib unless ``cache`` holds this version."""
+    try:
+        st = os.stat(path)
+    except OSError as exc:
+        raise ConfigError(f"cannot read: {exc.strerror}", path=path) from None
+    stamp = (st.st_mtime_ns, st.st_size, st.st_ino)
+    raw = cache.get(str(path), stamp) if cache is not None else None
+    if raw is None:
+        raw = _parse(path)
+        if cache is not None:
+            cache.put(str(path), stamp, raw)
+    return MiseConfig(path, root, [EnvTable(data, lines, header) for data, lines, header in raw])
+
+
+def _parse(path: Path) -> list[tuple[dict[str, Any], dict[str, int], int | None]]:
     from ..tomlread import load_toml
 
     try:
@@ -64,7 +85,7 @@ def read_config(path: Path, root: str) -> MiseConfig:
     data = load_toml(path, text)
     env = data.get("env")
     if env is None:
-        return MiseConfig(path, root, [], text)
+        return []
     if isinstance(env, dict):
         raw_tables = [env]
     elif isinstance(env, list) and all(isinstance(t, dict) for t in env):
@@ -72,11 +93,102 @@ def read_config(path: Path, root: str) -> MiseConfig:
     else:
         raise ConfigError("env must be a table ([env]) or an array of tables ([[env]])", path=path)
     indexes = _index_lines(text)
-    tables = []
+    out = []
     for n, table in enumerate(raw_tables):
         lines, header = indexes[n] if n < len(indexes) else ({}, None)
-        tables.append(EnvTable(table, lines, header))
-    return MiseConfig(path, root, tables, text)
+        out.append((_plain(table, text, lines), lines, header))
+    return out
+
+
+def _plain(table: dict[str, Any], text: str, lines: dict[str, int]) -> dict[str, Any]:
+    """TOML dates and times become ``(written text,)``: mise keeps them as written."""
+    out: dict[str, Any] = {}
+    for key, value in table.items():
+        if hasattr(value, "isoformat"):
+            value = (_raw_value(text, lines.get(key)) or value.isoformat(),)
+        elif isinstance(value, dict):
+            value = {k: (v.isoformat(),) if hasattr(v, "isoformat") else v for k, v in value.items()}
+        out[key] = value
+    return out
+
+
+def _raw_value(text: str, line: int | None) -> str | None:
+    if line is None:
+        return None
+    lines = text.splitlines()
+    if line > len(lines):
+        return None
+    _, _, rest = lines[line - 1].partition("=")
+    return rest.split("#", 1)[0].strip() or None
+
+
+class ConfigCache:
+    """Parsed ``[env]`` tables (never secrets in clear: inline age values stay ciphertext).
+
+    One ``marshal`` file in the user's cache directory, keyed by path and
+    ``(mtime_ns, size, inode)``, so a warm export does not import ``tomllib``.
+    Written atomically, 0600 in a 0700 directory; any damage just means a re-parse.
+    """
+
+    __slots__ = ("dirty", "entries", "path")
+
+    def __init__(self, path: str | None) -> None:
+        self.path = path
+        self.dirty = False
+        self.entries: dict[str, Any] = {}
+        if path is None:
+            return
+        import marshal
+
+        try:
+            with open(path, "rb") as fh:
+                loaded = marshal.load(fh)
+        except (OSError, EOFError, ValueError, TypeError):
+            return
+        if isinstance(loaded, dict):
+            self.entries = loaded
+
+    @classmethod
+    def for_environ(cls, environ: Any) -> ConfigCache:
+        if environ.get("ENVSHIM_NO_CACHE") == "1":
+            return cls(None)
+        base = environ.get("XDG_CACHE_HOME") or (
+            os.path.join(environ["HOME"], ".cache") if environ.get("HOME") else None
+        )
+        return cls(os.path.join(base, "envshim", CACHE_NAME) if base else None)
+
+    def get(self, key: str, stamp: tuple[int, int, int]) -> Any:
+        entry = self.entries.get(key)
+        if isinstance(entry, tuple) and len(entry) == 2 and entry[0] == stamp:
+            return entry[1]
+        return None
+
+    def put(self, key: str, stamp: tuple[int, int, int], raw: Any) -> None:
+        if self.path is None:
+            return
+        self.entries.pop(key, None)
+        self.entries[key] = (stamp, raw)
+        while len(self.entries) > _CACHE_LIMIT:
+            del self.entries[next(iter(self.entries))]
+        self.dirty = True
+
+    def save(self) -> None:
+        if not self.dirty or self.path is None:
+            return
+        import marshal
+
+        directory = os.path.dirname(self.path)
+        tmp = f"{self.path}.{os.getpid()}.tmp"
+        try:
+            os.makedirs(directory, mode=0o700, exist_ok=True)
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "wb") as fh:
+                marshal.dump(self.entries, fh)
+            os.replace(tmp, self.path)
+        except (OSError, ValueError):  # a cache that cannot be written is only slower
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+        self.dirty = False
 
 
 def _index_lines(text: str) -> list[tuple[dict[str, int], int | None]]:

@@ -305,12 +305,9 @@ class SopsDocument:
                 hint="`envshim secrets list` shows the keys",
             )
         container, key = slot
-        if isinstance(container, Pairs):
-            container[:] = [
-                item for item in container if item[0] != key or type(item[0]) is not type(key)
-            ]
-        elif isinstance(container, list):
-            del container[key]
+        top = self.branches[0]
+        if isinstance(top, Pairs):  # the slot is a [key, value] item of the top branch
+            top[:] = [item for item in top if item is not container]
         else:
             del container[key]
 

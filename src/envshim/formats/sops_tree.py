@@ -199,15 +199,6 @@ def go_rfc3339(text: str) -> str:
 Leaf = tuple[list[str], list[str | int], Any, Any]  # aad path, name path, container, key
 
 
-def _items(node: Any) -> Iterator[tuple[Any, Any]]:
-    if isinstance(node, Pairs):
-        for k, v in node:
-            if not isinstance(k, Comment):
-                yield k, v
-    else:
-        yield from list(node.items())
-
-
 def is_branch(node: Any) -> bool:
     return isinstance(node, (Pairs, MutableMapping))
 
@@ -215,9 +206,23 @@ def is_branch(node: Any) -> bool:
 def walk(
     node: Any, aad: list[str], names: list[str | int], skip_top: str | None = None
 ) -> Iterator[Leaf]:
-    """Every leaf container slot under ``node``, in file order."""
-    if is_branch(node):
-        for k, v in _items(node):
+    """Every leaf slot ``(aad path, name path, container, key)`` under ``node``, in file order.
+
+    In a :class:`Pairs` branch the slot is the ``[key, value]`` item itself
+    (index 1), so reading and replacing a value costs O(1).
+    """
+    if isinstance(node, Pairs):
+        for item in node:
+            k, v = item
+            if isinstance(k, Comment):
+                continue
+            key = str(k)
+            if is_branch(v) or isinstance(v, list):
+                yield from walk(v, [*aad, key], [*names, key])
+            else:
+                yield [*aad, key], [*names, key], item, 1
+    elif is_branch(node):
+        for k, v in list(node.items()):
             if skip_top is not None and not aad and k == skip_top:
                 continue
             key = str(k)
@@ -234,20 +239,10 @@ def walk(
 
 
 def get_slot(container: Any, key: Any) -> Any:
-    if isinstance(container, Pairs):
-        for k, v in container:
-            if k == key and not isinstance(k, Comment):
-                return v
-        return None
     return container[key]
 
 
 def set_slot(container: Any, key: Any, value: Any) -> None:
-    if isinstance(container, Pairs):
-        for item in container:
-            if item[0] == key and not isinstance(item[0], Comment):
-                item[1] = value
-        return
     container[key] = value
 
 

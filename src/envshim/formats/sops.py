@@ -601,7 +601,8 @@ def encrypt_plaintext(src: Path, out: Path, rule: CreationRule, store: str | Non
     from ..atomic import write_atomic
 
     text = _read_text(Path(src))
-    store = store or store_for(Path(out), text)
+    # as sops: the extension picks the store, anything else is the binary store
+    store = store or _EXT_STORES.get(Path(out).suffix.lower(), "binary")
     branches = load_plain_branches(store, text, Path(src))
     doc = new_document(Path(out), store, branches, rule)
     mode = 0o644

@@ -1,4 +1,4 @@
-"""The parsed-config cache of the mise layer: never stale, never a secret, never fatal."""
+"""The mise layer with the rest: its parsed-config cache (never stale, never a secret) and `_.envshim`."""
 
 from __future__ import annotations
 
@@ -69,3 +69,58 @@ def test_no_plaintext_secret_in_the_cache(tmp_path: Path, home: Path, clean_env:
     cached = _cache_file(clean_env).read_bytes()
     assert b"inline s3cret" not in cached and "inline s3cret ✓".encode() not in cached
     assert resolve(proj, environ=clean_env).vars["INLINE_SECRET"].secret
+
+
+def _team_project(tmp_path: Path, home: Path, mise_toml: str) -> Path:
+    vectors = need_vectors()
+    proj = tmp_path / "proj"
+    proj.mkdir()
+    shutil.copy(vectors / "generated/team.env.age", proj / "secrets.env.age")
+    key = home / ".config/sops/age/keys.txt"
+    key.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy(vectors / "generated/alice.key", key)
+    key.chmod(0o600)
+    (proj / "mise.toml").write_text(mise_toml)
+    return proj
+
+
+def test_entries_after_envshim_directive_see_secrets(tmp_path: Path, home: Path, clean_env):
+    proj = _team_project(
+        tmp_path,
+        home,
+        "[env]\n"
+        'BEFORE = "${STRIPE_KEY:-not yet}"\n'
+        "_.envshim = {}\n"
+        'DERIVED = "key={{ env.STRIPE_KEY }}"\n'
+        'EXPANDED = "$REDIS_URL/x"\n'
+        'PLAIN = "p"\n',
+    )
+    res = resolve(proj, environ=clean_env)
+    assert res["BEFORE"] == "not yet"
+    assert res["DERIVED"] == "key=sk_test_123"
+    assert res["EXPANDED"] == "redis://:pa ss@localhost:6379/0/x"
+    assert res.vars["DERIVED"].secret and res.vars["EXPANDED"].secret
+    assert not res.vars["PLAIN"].secret and not res.vars["BEFORE"].secret
+    assert res.vars["STRIPE_KEY"].origin.layer == "team"
+
+
+def test_required_satisfied_by_a_secret(tmp_path: Path, home: Path, clean_env):
+    proj = _team_project(tmp_path, home, '[env]\nSTRIPE_KEY = { required = "ask the team" }\n')
+    assert resolve(proj, environ=clean_env)["STRIPE_KEY"] == "sk_test_123"
+
+
+def test_directive_with_unsupported_construct_is_not_half_applied(
+    tmp_path: Path, home: Path, clean_env
+):
+    """With `_.envshim` present, the construct is found before any secret is applied."""
+    proj = _team_project(
+        tmp_path,
+        home,
+        "[env]\n_.envshim = {}\nLATER = \"{{ exec(command='echo x') }}\"\n",
+    )
+    env = {**clean_env, "MISE_TRUSTED_CONFIG_PATHS": str(tmp_path)}
+    out = run_envshim("export", "--format", "json", env=env, cwd=proj)
+    # mise itself fails on `_.envshim` without the plugin installed: one clean error
+    assert out.returncode == 1 and out.stdout == ""
+    assert f"{proj}/mise.toml:3" in out.stderr and "exec(" in out.stderr
+    assert "sk_test_123" not in out.stderr

@@ -59,7 +59,10 @@ def apply_mise(
     configs = load_configs(ctx)
     if not configs:
         return
-    blocked = first_unsupported(configs)
+    # Without `_.envshim` nothing irreversible happens during evaluation, so an
+    # unsupported construct found on the way restarts cleanly in mise; with it,
+    # look for one first (the team and user layers cannot be un-applied).
+    blocked = first_unsupported(configs) if _has_directive(configs, "envshim") else None
     if blocked is not None:
         _delegate(ctx, merger, configs, blocked)
         return
@@ -78,6 +81,12 @@ def apply_mise(
     # (resolve() calls enter_secrets again afterwards, which is then a no-op).
     enter_secrets(None)
     evaluator.check_required()
+
+
+def _has_directive(configs: list[MiseConfig], name: str) -> bool:
+    return any(
+        isinstance(t.data.get("_"), dict) and name in t.data["_"] for c in configs for t in c.tables
+    )
 
 
 def load_configs(ctx: LayerContext) -> list[MiseConfig]:
@@ -121,24 +130,24 @@ def first_unsupported(configs: list[MiseConfig]) -> _Where | None:
             for key, value in table.data.items():
                 if key == "_":
                     if not isinstance(value, dict):
-                        return _Where(str(config.path), table.line_of("_"), "_ = …")
+                        return _Where(config.name, table.line_of("_"), "_ = …")
                     for name, arg in value.items():
                         line = table.line_of(f"_.{name}")
                         if name not in _DIRECTIVES:
-                            return _Where(str(config.path), line, f"_.{name}")
+                            return _Where(config.name, line, f"_.{name}")
                         if name in ("file", "path"):
                             for item in arg if isinstance(arg, list) else [arg]:
                                 text = item.get("path") if isinstance(item, dict) else item
                                 if isinstance(text, str) and needs_template(text):
                                     bad = check_template(text)
                                     if bad:
-                                        return _Where(str(config.path), line, bad)
+                                        return _Where(config.name, line, bad)
                     continue
                 for text in _strings_of(value):
                     if needs_template(text):
                         bad = check_template(text)
                         if bad:
-                            return _Where(str(config.path), table.line_of(key), bad)
+                            return _Where(config.name, table.line_of(key), bad)
     return None
 
 
@@ -180,7 +189,7 @@ def _delegate(ctx: LayerContext, merger: Merger, configs: list[MiseConfig], wher
             for key, value in table.data.items():
                 if key != "_":
                     written[key] = (
-                        Origin(MISE, str(config.path), table.line_of(key), detail),
+                        Origin(MISE, config.name, table.line_of(key), detail),
                         value,
                     )
     for key, value in out.items():
@@ -245,7 +254,7 @@ class _Evaluator:
                 for key, value in table.data.items():
                     if key == "_":
                         for name, arg in value.items():
-                            origin = Origin(MISE, str(config.path), table.line_of(f"_.{name}"))
+                            origin = Origin(MISE, config.name, table.line_of(f"_.{name}"))
                             if name == "path":
                                 paths.extend(self.path_directive(arg, config, scope, origin))
                                 path_origin = path_origin or origin
@@ -254,8 +263,8 @@ class _Evaluator:
                             elif name == "envshim":
                                 self.entered = True
                                 self.enter_secrets(arg if isinstance(arg, dict) else None)
-                            else:  # pragma: no cover - first_unsupported() found it
-                                raise _Blocked(_Where(str(config.path), origin.line, f"_.{name}"))
+                            else:  # `_.source`, `_.python` …: mise evaluates the layer
+                                raise _Blocked(_Where(config.name, origin.line, f"_.{name}"))
                     else:
                         self.variable(key, value, config, table, scope)
             if paths and path_origin is not None:
@@ -266,7 +275,7 @@ class _Evaluator:
         self, key: str, value: Any, config: MiseConfig, table: EnvTable, scope: Scope
     ) -> None:
         line = table.line_of(key)
-        origin = Origin(MISE, str(config.path), line)
+        origin = Origin(MISE, config.name, line)
         self.secret_seen = False
         secret = False
         if isinstance(value, dict):
@@ -387,7 +396,7 @@ class _Evaluator:
             try:
                 text = render(text, scope)
             except Unsupported as exc:
-                raise _Blocked(_Where(str(config.path), line, exc.construct)) from None
+                raise _Blocked(_Where(config.name, line, exc.construct)) from None
             except Undefined as exc:
                 raise ConfigError(
                     f"{exc.expr}: {exc.name} is not defined",
@@ -412,7 +421,7 @@ class _Evaluator:
         try:
             return render(text, scope)
         except Unsupported as exc:
-            raise _Blocked(_Where(str(config.path), line, exc.construct)) from None
+            raise _Blocked(_Where(config.name, line, exc.construct)) from None
         except Undefined as exc:
             raise ConfigError(
                 f"{exc.expr}: {exc.name} is not defined", path=config.path, line=line
@@ -474,7 +483,7 @@ class _Evaluator:
                 try:
                     bindings = read_env_file(name, self.ctx.environ)
                 except Unsupported as exc:
-                    raise _Blocked(_Where(str(config.path), origin.line, exc.construct)) from None
+                    raise _Blocked(_Where(config.name, origin.line, exc.construct)) from None
                 via = f"_.file in {config.path}:{origin.line}"
                 for key, value, line in bindings:
                     self.merger.set(key, value, Origin(MISE, name, line, via), secret=redact)

@@ -88,15 +88,32 @@ def render(text: str, scope: Scope) -> str:
                 raise Unsupported(text[j:])
             i = end + 2
             continue
-        end = _close_expr(text, j + 2)
+        end = text.find("}}", j + 2)
+        expr = text[j + 2 : end] if end >= 0 else ""
+        if end >= 0 and ("'" in expr or '"' in expr or "`" in expr):
+            end = _close_expr(text, j + 2)  # a literal may hold "}}"
+            expr = text[j + 2 : end] if end >= 0 else ""
         if end < 0:
             raise Unsupported(text[j:])
-        expr = text[j + 2 : end]
         if expr.startswith("-") or expr.endswith("-"):
             raise Unsupported("{{" + expr + "}}")  # whitespace control
         out.append(_eval_expr(expr.strip(), scope))
         i = end + 2
     return "".join(out)
+
+
+def _simple(expr: str) -> tuple[str, str] | None:
+    """The common forms without the parser: ('root'|'cwd'|'env', name)."""
+    if expr == "config_root":
+        return ("root", "")
+    if expr == "cwd":
+        return ("cwd", "")
+    for prefix in ("env.", "env?."):
+        if expr.startswith(prefix):
+            name = expr[len(prefix) :]
+            if name and name[0] in _NAME_START and all(c in _NAME_CHARS for c in name):
+                return ("env", name)
+    return None
 
 
 def _close_expr(text: str, start: int) -> int:
@@ -241,7 +258,18 @@ class _Parser:
 
 
 def _eval_expr(expr: str, scope: Scope) -> str:
-    return _Parser(expr, scope).expression()
+    simple = _simple(expr)
+    if simple is None:
+        return _Parser(expr, scope).expression()
+    kind, name = simple
+    if kind == "root":
+        return scope.config_root
+    if kind == "cwd":
+        return scope.cwd
+    value = scope.env(name)
+    if value is None:
+        raise Undefined(name, "{{ " + expr + " }}")
+    return value
 
 
 def check_template(text: str) -> str | None:

@@ -280,3 +280,32 @@ def test_existing_files_are_never_overwritten(repo, clean_env):
         assert (repo / ".envrc").read_text() == "export FOO=1\n"
         assert "add `use envshim` to .envrc" in out.stdout
     assert (repo / ".gitignore").read_text() == "node_modules\n.env\n.env.keys\n"
+
+
+def test_init_mise_links_the_plugin_so_mise_env_sees_the_secrets(repo, clean_env):
+    mise = need("mise")
+    (repo / "mise.toml").write_text('# tools\n[env]\nAPP_ENV = "local"  # default\n')
+    (repo / "a.env").write_text("API_TOKEN=tok-0123456789\n")
+    out = run_envshim("init", "--mise", "--from-dotenv", "a.env", env=clean_env, cwd=repo)
+    assert out.returncode == 0, out.stderr
+    assert "+ linked the envshim mise plugin" in out.stdout
+    assert (
+        subprocess.run(
+            [mise, "trust", "-q"], cwd=repo, env=clean_env, capture_output=True
+        ).returncode
+        == 0
+    )
+    assert run_envshim("allow", env=clean_env, cwd=repo).returncode == 0
+    proc = subprocess.run(
+        [mise, "env", "--json"], cwd=repo, env=clean_env, capture_output=True, text=True
+    )
+    assert proc.returncode == 0, proc.stderr
+    import json
+
+    data = json.loads(proc.stdout)
+    assert data["API_TOKEN"] == "tok-0123456789" and data["APP_ENV"] == "local"
+    again = run_envshim("init", "--mise", env=clean_env, cwd=repo)
+    assert (
+        "= the envshim mise plugin is installed" in again.stdout
+        and "nothing changed" in again.stdout
+    )

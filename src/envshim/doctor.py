@@ -386,15 +386,9 @@ def check_mise(d: Doctor) -> list[Result]:
         return [Result("mise", SKIP, f"{d.rel(configs[0])} present, mise not installed{note}")]
     if directive is None:
         return [Result("mise", OK, f"mise {version.split()[0]}")]
-    proc = subprocess.run(
-        ["mise", "plugins", "ls"],
-        capture_output=True,
-        text=True,
-        check=False,
-        env={**d.environ},
-        timeout=60,
-    )
-    names = {ln.split()[0] for ln in proc.stdout.splitlines() if ln.strip()}
+    from .init import mise_plugins
+
+    names = mise_plugins(d.environ)
     if "envshim" in names:
         return [Result("mise", OK, f"mise {version.split()[0]}, envshim plugin installed")]
     try:

@@ -10,6 +10,7 @@ replaced: ``mise.toml`` through tomlkit (comments and order survive),
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -213,11 +214,7 @@ def _link_plugin(it: Init) -> None:
             "(the `_.envshim` directive needs the plugin)"
         )
         return
-    env = dict(it.environ)
-    listing = subprocess.run(
-        ["mise", "plugins", "ls"], capture_output=True, text=True, env=env, check=False, timeout=60
-    )
-    if "envshim" in {ln.split()[0] for ln in listing.stdout.splitlines() if ln.strip()}:
+    if "envshim" in mise_plugins(it.environ):
         it.kept("the envshim mise plugin is installed")
         return
     try:
@@ -227,21 +224,33 @@ def _link_plugin(it: Init) -> None:
     except (ImportError, FileNotFoundError):
         it.next_steps.append("install the envshim mise plugin (`mise plugins link envshim <dir>`)")
         return
-    proc = subprocess.run(
-        ["mise", "plugins", "link", "envshim", str(plugin)],
-        capture_output=True,
-        text=True,
-        env=env,
-        check=False,
-        timeout=60,
-    )
+    proc = run_mise(it.environ, "plugins", "link", "envshim", str(plugin))
     if proc.returncode == 0:
         it.changed(f"linked the envshim mise plugin ({plugin})")
     else:
+        errors = [ln for ln in proc.stderr.splitlines() if "ERROR" in ln and "--verbose" not in ln]
         it.next_steps.append(
-            f"mise plugins link envshim {plugin}  (init could not: "
-            f"{(proc.stderr.strip().splitlines() or ['failed'])[-1]})"
+            f"mise plugins link envshim {plugin}  (init could not: {(errors or ['failed'])[0].strip()})"
         )
+
+
+def run_mise(environ: Mapping[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    """mise, run away from the project: with `_.envshim` and no plugin, mise fails on every
+    command inside it (even `plugins link`)."""
+    return subprocess.run(
+        ["mise", *args],
+        capture_output=True,
+        text=True,
+        env=dict(environ),
+        cwd=os.path.abspath(os.sep),
+        check=False,
+        timeout=120,
+    )
+
+
+def mise_plugins(environ: Mapping[str, str]) -> set[str]:
+    proc = run_mise(environ, "plugins", "ls")
+    return {ln.split()[0] for ln in proc.stdout.splitlines() if ln.strip()}
 
 
 _USE_ENVSHIM = re.compile(r"^\s*use\s+envshim\b", re.M)

@@ -223,3 +223,40 @@ def test_direnv_library_missing_then_installed_by_fix(project, clean_env, home):
     assert checks["direnv"][0]["fixed"] == "wrote ~/.config/direnv/lib/envshim.sh"
     assert "use_envshim" in lib.read_text()
     assert doctor(project, clean_env)[1]["direnv"][0]["status"] == "ok"
+
+
+def test_user_store_checked_and_its_permissions_fixed(project, clean_env, home):
+    make_key(key_file(home))
+    (project / ".gitignore").write_text(".env\n.env.keys\n")
+    assert run_envshim("user", "init", env=clean_env, cwd=project).returncode == 0
+    setv = run_envshim(
+        "user", "set", "MY_TOKEN", env=clean_env, cwd=project, input="my-own-token-42\n"
+    )
+    assert setv.returncode == 0, setv.stderr
+    code, checks = doctor(project, clean_env)
+    [store] = checks["user store"]
+    assert code == 0 and store["status"] == "ok", store
+    assert "1 value(s), age-encrypted, private" in store["message"]
+    values = next((home / ".local" / "share" / "envshim" / "users").glob("*/values.age"))
+    values.chmod(0o644)
+    code, checks = doctor(project, clean_env)
+    [store] = checks["user store"]
+    assert code == 1 and store["status"] == "fail"
+    assert store["next"].startswith(f"run `chmod 600 {values}`")
+    code, checks = doctor(project, clean_env, "--fix")
+    assert code == 0 and checks["user store"][0]["fixed"]
+    assert stat.S_IMODE(values.stat().st_mode) == 0o600
+
+
+def test_trust_is_reported_with_the_allow_command(project, clean_env, home):
+    make_key(key_file(home))
+    (project / ".gitignore").write_text(".env\n.env.keys\n")
+    _, checks = doctor(project, clean_env)
+    assert checks["trust"][0]["status"] == "warn"
+    assert checks["trust"][0]["next"] == f"review the config, then `envshim allow {project}`"
+    assert run_envshim("allow", env=clean_env, cwd=project).returncode == 0
+    assert doctor(project, clean_env)[1]["trust"][0]["status"] == "ok"
+    (project / "envshim.toml").write_text('required = ["X"]\n')
+    _, checks = doctor(project, clean_env)
+    assert checks["trust"][0]["status"] == "warn"
+    assert checks["trust"][0]["message"] == "changed since `envshim allow`: envshim.toml"

@@ -163,3 +163,19 @@ def test_a_missing_required_mise_key_does_not_stop_the_scan(project, clean_env):
     out = run_envshim("scan", env=clean_env, cwd=project)
     assert out.returncode == 1, out.stderr
     assert out.stdout == "notes.txt:1: DB_PASSWORD (plain)\n"
+
+
+def test_user_store_values_are_looked_for_too(project, clean_env):
+    assert run_envshim("user", "init", env=clean_env, cwd=project).returncode == 0
+    mine = "my-personal-api-key-77"
+    assert (
+        run_envshim(
+            "user", "set", "MY_KEY", env=clean_env, cwd=project, input=mine + "\n"
+        ).returncode
+        == 0
+    )
+    (project / "debug.log").write_text(f"calling with key={mine}\n")
+    out = run_envshim("scan", env=clean_env, cwd=project)
+    assert out.returncode == 1
+    assert out.stdout == "debug.log:1: MY_KEY (plain)\n"
+    assert mine not in out.stderr

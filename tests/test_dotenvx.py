@@ -169,3 +169,9 @@ def test_tampered_value_is_an_error_even_when_skipping(clean_env, tmp_path):
     )
     assert proc.returncode == 1 and proc.stdout == ""
     assert f".env.production:{idx + 1}:" in proc.stderr and "s3cr3t" not in proc.stderr
+
+
+def test_unrelated_or_empty_keys_do_not_get_in_the_way(clean_env):
+    path = need_vectors() / "generated" / "dotenvx" / ".env.production"
+    env = {**clean_env, "DOTENV_PRIVATE_KEY_OTHER": "not-a-key", "DOTENV_PRIVATE_KEY": ""}
+    assert _values(path, env) == PRODUCTION

@@ -110,8 +110,13 @@ def decrypt_value(blob: bytes, key: PrivateKey) -> bytes:
     raise InvalidTag
 
 
-def _gather_keys(path: Path, ctx: LayerContext) -> list[PrivateKey]:
-    """Every private key on offer: the environment first, then ``.env.keys`` beside the file."""
+def _gather_keys(
+    path: Path, ctx: LayerContext
+) -> tuple[list[PrivateKey], list[tuple[str, Path | None]]]:
+    """Every private key on offer (the environment, then ``.env.keys`` beside the file).
+
+    Also the names (never the values) of keys that are not 64 hex digits.
+    """
     from .dotenv import parse
 
     found: list[tuple[str, str]] = []
@@ -138,20 +143,18 @@ def _gather_keys(path: Path, ctx: LayerContext) -> list[PrivateKey]:
             if b.key.startswith(PRIVATE):
                 found += [(f"{KEYS_FILE}: {b.key}", part) for part in b.value.split(",")]
     out: list[PrivateKey] = []
+    bad: list[tuple[str, Path | None]] = []
     seen: set[int] = set()
     for name, text in found:
+        if not text.strip():
+            continue
         key = _private(name, text)
         if key is None:
-            # never echo the value: it is a private key
-            raise DecryptError(
-                f"{name.split(': ')[-1]} is not a 64-digit hex private key",
-                path=keys_file if name.startswith(KEYS_FILE) else None,
-                hint="copy it again from the machine that ran `dotenvx encrypt`",
-            )
-        if key.scalar not in seen:
+            bad.append((name.split(": ")[-1], keys_file if name.startswith(KEYS_FILE) else None))
+        elif key.scalar not in seen:
             seen.add(key.scalar)
             out.append(key)
-    return out
+    return out, bad
 
 
 def read_file(path: Path, ctx: LayerContext) -> list[tuple[str, str, int]]:
@@ -168,11 +171,19 @@ def read_file(path: Path, ctx: LayerContext) -> list[tuple[str, str, int]]:
     bindings = parse(text, str(path))
     publics = {b.key: b.value.strip().lower() for b in bindings if b.key.startswith(PUBLIC)}
     encrypted = [b for b in bindings if b.value.startswith(PREFIX)]
-    keys: list[PrivateKey] = _gather_keys(path, ctx) if encrypted else []
+    keys, bad = _gather_keys(path, ctx) if encrypted else ([], [])
     matching = [k for k in keys if k.public_hex in publics.values()]
     # a file without a public key line: every key is worth a try, as dotenvx does
     candidates = matching or ([] if publics else keys)
     wanted = " or ".join(sorted(n.replace(PUBLIC, PRIVATE) for n in publics)) or PRIVATE
+    if encrypted and not candidates and bad:
+        # a mangled key is the user's to fix, whatever --missing-key says
+        name, where = bad[0]
+        raise DecryptError(
+            f"{name} is not a 64-digit hex private key, so {path.name} cannot be decrypted",
+            path=where or path,
+            hint="copy it again from the machine that ran `dotenvx encrypt`",
+        )
     if encrypted and not candidates:
         have = (
             "no DOTENV_PRIVATE_KEY*"

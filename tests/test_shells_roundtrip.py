@@ -198,6 +198,7 @@ def test_empty_and_edge_values(label, tmp_path):
         "EMPTY": "", "SPACE": " ", "NL": "\n", "NL2": "a\n\n", "QUOTE": "'", "QQ": "''",
         "BS": "\\", "BSQ": "\\'", "DASH": "-e", "BANG": "!!", "CR": "\r", "TAB": "\t",
         "SAFE": "a+b,c-d./=_", "TILDE": "~", "HASH": "#x", "GONE": None,
+        "EQ": "=ls", "EQ2": "=-e", "EQ3": "a=ls", "COLON_EQ": "x:=ls", "COLON_TILDE": "x:~",
     }  # fmt: skip
     assert_round_trip(label, changes, tmp_path)
 

@@ -25,8 +25,10 @@ COMMON_RESERVED = frozenset({"_", "ENVSHIM_STATE"})
 
 
 def is_safe_bare(value: str) -> bool:
-    """True when ``value`` needs no quoting in any shell (mise's rule)."""
-    return bool(_SAFE_RE.match(value))
+    """True when ``value`` needs no quoting in any shell: mise's rule, except that a
+    leading ``=`` is quoted too (zsh's EQUALS option, on by default, expands ``=ls`` to
+    ``/usr/bin/ls`` even in an assignment)."""
+    return bool(_SAFE_RE.match(value)) and not value.startswith("=")
 
 
 def single_quote_posix(value: str) -> str:

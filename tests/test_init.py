@@ -309,3 +309,35 @@ def test_init_mise_links_the_plugin_so_mise_env_sees_the_secrets(repo, clean_env
         "= the envshim mise plugin is installed" in again.stdout
         and "nothing changed" in again.stdout
     )
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ('[env]\r\nA = "1"\r\n', '[env]\r\nA = "1"\r\n_.envshim = {}\r\n'),
+        (
+            '[env]\nA = "1"\n\n[env._.python.venv]\npath = ".venv"\n',
+            '[env]\nA = "1"\n_.envshim = {}\n\n[env._.python.venv]\npath = ".venv"\n',
+        ),
+    ],
+)
+def test_mise_layouts_that_are_edited(text, expected):
+    from envshim.init import add_directive
+
+    assert add_directive(text, Path("mise.toml")) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        'env = { A = "1" }\n',
+        '[[env]]\nA = "1"\n',
+        'env.A = "1"\nenv.B = "2"\n[tools]\nnode = "20"\n',
+    ],
+)
+def test_mise_layouts_envshim_does_not_edit_are_a_clear_error(repo, clean_env, text):
+    (repo / "mise.toml").write_text(text)
+    out = run_envshim("init", "--mise", env=clean_env, cwd=repo)
+    assert out.returncode == 1 and "internal error" not in out.stderr
+    assert "does not edit" in out.stderr and "_.envshim = {}" in out.stderr
+    assert (repo / "mise.toml").read_text() == text

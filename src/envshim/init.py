@@ -167,16 +167,19 @@ def add_directive(text: str, path: Path) -> str | None:
         table = tomlkit.table()
         table.add(tomlkit.key(["_", "envshim"]), tomlkit.inline_table())
         doc.add("env", table)
-    elif isinstance(env, dict) and not isinstance(env, tomlkit.items.InlineTable):
+    elif type(env) is tomlkit.items.Table:
         # at the end: the team and user layers enter where they would without a directive
         env.add(tomlkit.key(["_", "envshim"]), tomlkit.inline_table())
-    else:
+    else:  # inline, [[env]] arrays, dotted `env.X =` keys, a table split in several places
         raise ConfigError(
-            "[env] is written in a form envshim cannot extend (inline or array)",
+            "env is written in a form envshim does not edit (inline, dotted, array or split)",
             path=path,
-            hint="add `_.envshim = {}` under [env] yourself",
+            hint="add `_.envshim = {}` as the last entry of your env table yourself",
         )
-    return tomlkit.dumps(doc)
+    out = tomlkit.dumps(doc)
+    if "\r\n" in text and "\n" not in text.replace("\r\n", ""):
+        out = out.replace("\r\n", "\n").replace("\n", "\r\n")  # keep a CRLF file CRLF
+    return out
 
 
 def step_mise(it: Init) -> None:

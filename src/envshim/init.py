@@ -506,7 +506,19 @@ def run_init(it: Init) -> Init:
     step_pre_commit(it)
     if it.from_dotenv is not None and values:
         _finish_move(it, it.from_dotenv)
+    _trust_hint(it)
     return it
+
+
+def _trust_hint(it: Init) -> None:
+    try:
+        from . import trust
+    except ImportError:
+        return
+    if not trust.check(it.root, it.environ).allowed:
+        it.next_steps.append(
+            "envshim allow   (trust the config, so the hook, direnv and mise load it)"
+        )
 
 
 def _finish_move(it: Init, source: Path) -> None:

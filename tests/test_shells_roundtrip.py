@@ -181,12 +181,20 @@ def test_any_text_round_trips(label, changes, tmp_path):
     assert_round_trip(label, changes, tmp_path)
 
 
-@pytest.mark.parametrize("label", ["bash", "zsh", "fish", "dash"])
-def test_every_code_point_round_trips(label, tmp_path):
+@pytest.mark.parametrize(
+    ("label", "newline"),
+    [("bash", False), ("zsh", False), ("zsh", True), ("fish", False), ("dash", False)],
+)
+def test_every_code_point_round_trips(label, newline, tmp_path):
     """All 1,112,062 code points but NUL and surrogates, 8192 to a variable; in groups
-    of 24 variables so that a child's environment stays under the kernel's ARG_MAX."""
-    points = [c for c in range(1, 0x110000) if not 0xD800 <= c <= 0xDFFF]
+    of 24 variables so that a child's environment stays under the kernel's ARG_MAX.
+    zsh writes a value with a newline differently (``$'…'``), so it gets both forms."""
+    points = [c for c in range(1, 0x110000) if not 0xD800 <= c <= 0xDFFF and c != 0x0A]
     chunks = ["".join(map(chr, points[i : i + 8192])) for i in range(0, len(points), 8192)]
+    if newline:
+        chunks = [f"\n{chunk}\n" for chunk in chunks]
+    else:
+        chunks[0] = "a\nb" + chunks[0]
     for start in range(0, len(chunks), 24):
         changes = {f"U{start + i:03d}": chunk for i, chunk in enumerate(chunks[start : start + 24])}
         assert_round_trip(label, changes, tmp_path)

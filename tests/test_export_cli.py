@@ -167,3 +167,20 @@ def test_dotenv_output_parses_back_to_the_json_values(project):
     out = run_envshim("export", "dotenv", env=env, cwd=root)
     assert out.returncode == 0, out.stderr
     assert {b.key: b.value for b in parse(out.stdout)} == export_json(root, env)
+
+
+@pytest.mark.parametrize(
+    ("dotenv", "line", "message"),
+    [
+        ("A=1\nB=2\nJUST_A_NAME\n", 3, "invalid dotenv line"),
+        ('A=1\n\nB="never closed\nC=3\n', 3, "unterminated double quote"),
+    ],
+)
+def test_bad_dotenv_file_names_its_line(tmp_path, clean_env, dotenv, line, message):
+    root = tmp_path / "p"
+    root.mkdir()
+    (root / "mise.toml").write_text('[env]\n_.file = ".env"\n')
+    (root / ".env").write_text(dotenv)
+    out = run_envshim("export", "bash", env=clean_env, cwd=root)
+    assert out.returncode == 1 and out.stdout == ""
+    assert out.stderr.startswith(f"envshim: {root / '.env'}:{line}: {message}"), out.stderr

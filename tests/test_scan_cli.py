@@ -179,3 +179,31 @@ def test_user_store_values_are_looked_for_too(project, clean_env):
     assert out.returncode == 1
     assert out.stdout == "debug.log:1: MY_KEY (plain)\n"
     assert mine not in out.stderr
+
+
+def test_values_derived_from_secrets_are_looked_for(project, clean_env):
+    (project / "mise.toml").write_text(
+        '[env]\n_.envshim = {}\nDATABASE_URL = "postgres://app@db/app?password={{env.DB_PASSWORD}}"\n'
+    )
+    url = f"postgres://app@db/app?password={SECRET}"
+    (project / "conn.txt").write_text(f"# conn\n{url}\n")
+    out = run_envshim("scan", env=clean_env, cwd=project)
+    assert out.returncode == 1, out.stderr
+    assert out.stdout.splitlines() == [
+        "conn.txt:2: DATABASE_URL (plain)",
+        "conn.txt:2: DB_PASSWORD (plain)",
+    ]
+    assert SECRET not in out.stdout + out.stderr
+
+
+def test_history_scan_reads_notebooks_by_cell(project, clean_env):
+    (project / "nb.ipynb").write_text(notebook_with_traceback(SECRET))
+    git(project, "add", "nb.ipynb")
+    assert git(project, "commit", "-q", "-m", "nb", env=clean_env).returncode == 0
+    git(project, "rm", "-q", "nb.ipynb")
+    assert git(project, "commit", "-q", "-m", "rm", env=clean_env).returncode == 0
+    out = run_envshim("scan", "--history", env=clean_env, cwd=project)
+    assert out.returncode == 1
+    assert out.stdout.endswith(
+        " nb.ipynb:cell 2 output 1 (traceback) line 3: DB_PASSWORD (plain)\n"
+    )

@@ -144,9 +144,13 @@ def test_github_without_github_env_is_a_clear_error(tmp_path):
 
 
 def load_yaml(text: str):
+    """Parse as YAML 1.2 and, as kubectl's reader does, as YAML 1.1: both must agree."""
     from ruamel.yaml import YAML
 
-    return YAML(typ="safe", pure=True).load(io.StringIO(text))
+    doc = YAML(typ="safe", pure=True).load(io.StringIO(text))
+    doc11 = YAML(typ="safe", pure=True).load(io.StringIO("%YAML 1.1\n---\n" + text))
+    assert doc11 == doc
+    return doc
 
 
 def k8s(changes, tmp: Path, names: str, **options):

@@ -123,6 +123,9 @@ def test_shell_hook_found_in_rc_file_or_next_step(project, clean_env, home):
     assert checks["shell"][0]["next"].startswith(
         """echo 'eval "$(envshim hook bash)"' >> ~/.bashrc"""
     )
+    (home / ".bashrc").write_text('# eval "$(envshim hook bash)"\n')
+    _, checks = doctor(project, clean_env)
+    assert checks["shell"][0]["status"] == "warn"  # commented out does not count
     (home / ".bashrc").write_text('# mine\neval "$(envshim hook bash)"\n')
     _, checks = doctor(project, clean_env)
     assert checks["shell"][0]["status"] == "ok"

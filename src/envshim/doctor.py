@@ -229,7 +229,7 @@ def check_versions(d: Doctor) -> list[Result]:
 
 _HOOK_RE = re.compile(r"envshim\s+hook")
 _DIRENV_RE = re.compile(r"direnv\s+hook")
-_MISE_RE = re.compile(r"mise(\s+\S+)*\s+activate|mise\s+activate")
+_MISE_RE = re.compile(r"\bmise\b[^\n]*\bactivate\b")
 
 
 def rc_files(shell: str, environ: dict[str, str], home: Path) -> list[Path]:
@@ -279,7 +279,7 @@ def check_shell(d: Doctor) -> list[Result]:
                 "use bash, zsh or fish, or `envshim run -- CMD`",
             )
         ]
-    texts = {f: f.read_text(encoding="utf-8", errors="replace") for f in files if f.is_file()}
+    texts = {f: _uncommented(f) for f in files if f.is_file()}
     for f, text in texts.items():
         if _HOOK_RE.search(text):
             return [Result("shell", OK, f"{shell}: {_tilde(f, d)} evaluates `envshim hook`")]
@@ -332,6 +332,12 @@ def check_shell(d: Doctor) -> list[Result]:
             f"echo {shlex.quote(hook_line(shell))} >> {target} (or use `envshim run -- CMD`)",
         )
     ]
+
+
+def _uncommented(path: Path) -> str:
+    """An rc file without its comment lines (a commented-out hook does not count)."""
+    text = path.read_text(encoding="utf-8", errors="replace")
+    return "\n".join(ln for ln in text.splitlines() if not ln.lstrip().startswith("#"))
 
 
 def _tilde(path: Path, d: Doctor) -> str:

@@ -173,7 +173,14 @@ def test_canary_never_leaks(project: dict, tmp_path: Path) -> None:
         assert canary.encode() not in data, path
 
 
-def test_edit_removes_plaintext_on_sigterm(project: dict, tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "signal_line",
+    [
+        "kill -TERM $PPID\nsleep 2\n",  # envshim itself is terminated
+        "kill -INT $PPID\nkill -INT $$\nsleep 2\n",  # Ctrl-C: the editor dies of it
+    ],
+)
+def test_edit_removes_plaintext_on_signals(project: dict, tmp_path: Path, signal_line: str) -> None:
     root, env = project["root"], project["env"]
     run_envshim("secrets", "set", "A", "-", env=env, cwd=root, input="1", check=True)
     before = (root / "secrets.enc.env").read_bytes()
@@ -181,10 +188,10 @@ def test_edit_removes_plaintext_on_sigterm(project: dict, tmp_path: Path) -> Non
     runtime.mkdir(mode=0o700)
     marker = tmp_path / "seen"
     editor = tmp_path / "ed.sh"
-    # the editor checks the private dir's mode, then kills envshim (its parent) with SIGTERM
+    # the editor records the private dir's mode, changes the buffer, then the signal arrives
     editor.write_text(
         '#!/bin/sh\nstat -c %a "$(dirname "$1")" > ' + str(marker) + "\n"
-        'echo B=2 >> "$1"\nkill -TERM $PPID\nsleep 2\n'
+        'echo B=2 >> "$1"\n' + signal_line
     )
     editor.chmod(0o755)
     r = run_envshim(

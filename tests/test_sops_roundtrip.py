@@ -385,3 +385,25 @@ def test_ssh_recipient_both_ways(team: Team, tmp_path: Path) -> None:
         [need("sops"), "decrypt", str(mine)], env=env, capture_output=True, text=True, check=True
     )
     assert out.stdout == "A=via ssh\n"
+
+
+def test_sops_edit_on_envshim_file(team: Team, tmp_path: Path) -> None:
+    plain = team.root / "in.env"
+    plain.write_text("# keep me\nA=1\nB=2\n")
+    path = team.root / "secrets.enc.env"
+    sops.encrypt_plaintext(plain, path, creation_rule(path))
+    editor = tmp_path / "ed.sh"
+    editor.write_text('#!/bin/sh\nsed -i \'s/^A=1$/A=9/\' "$1"\necho C=3 >> "$1"\n')
+    editor.chmod(0o755)
+    env = {
+        "PATH": os.environ["PATH"],
+        "HOME": str(team.root),
+        "SOPS_AGE_KEY_FILE": str(team.keys["bob"]),
+        "EDITOR": str(editor),
+    }
+    subprocess.run(
+        [need("sops"), "edit", str(path)], env=env, cwd=team.root, check=True, capture_output=True
+    )
+    assert _values(path, team.ids()) == {"A": "9", "B": "2", "C": "3"}
+    doc = sops.open_document(path, team.ids())
+    assert "# keep me" in doc.plaintext()

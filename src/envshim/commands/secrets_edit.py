@@ -69,6 +69,22 @@ def _editor() -> list[str]:
     return argv
 
 
+def _restore_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+def _run_editor(argv: list[str]) -> subprocess.CompletedProcess[bytes]:
+    """Run the editor with Ctrl-C going to it alone (as git does): an editor uses Ctrl-C itself.
+
+    If the editor dies of it, its exit status aborts the edit and the plaintext is removed.
+    """
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        return subprocess.run(argv, check=False, preexec_fn=_restore_sigint)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 def _ask_again() -> bool:
     if not sys.stdin.isatty():
         return False
@@ -92,7 +108,7 @@ def edit(args: argparse.Namespace, ctx: Any) -> int:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(original)
         while True:
-            proc = subprocess.run([*_editor(), str(buffer)], check=False)
+            proc = _run_editor([*_editor(), str(buffer)])
             if proc.returncode != 0:
                 raise ConfigError(
                     f"the editor exited with {proc.returncode}; nothing was changed",

@@ -263,3 +263,23 @@ def test_trust_is_reported_with_the_allow_command(project, clean_env, home):
     _, checks = doctor(project, clean_env)
     assert checks["trust"][0]["status"] == "warn"
     assert checks["trust"][0]["message"] == "changed since `envshim allow`: envshim.toml"
+
+
+def test_a_sops_file_whose_mac_fails_is_named(project, clean_env, home):
+    git(project, "add", "envshim.toml")
+    (project / "v.env").write_text(f"DB_PASSWORD={SECRET}\n")
+    assert run_envshim("init", "--from-dotenv", "v.env", env=clean_env, cwd=project).returncode == 0
+    code, checks = doctor(project, clean_env)
+    assert (
+        checks["decrypt"][0]["status"] == "ok" and "MAC verified" in checks["decrypt"][0]["message"]
+    )
+    enc = project / "secrets.enc.env"
+    text = enc.read_text()
+    stamp = next(ln for ln in text.splitlines() if ln.startswith("sops_lastmodified="))
+    enc.write_text(text.replace(stamp, "sops_lastmodified=2001-01-01T00:00:00Z"))
+    code, checks = doctor(project, clean_env)
+    assert code == 1
+    [dec] = checks["decrypt"]
+    assert dec["status"] == "fail" and dec["message"].startswith("secrets.enc.env: ")
+    assert "MAC" in dec["message"]
+    assert SECRET not in json.dumps(checks)

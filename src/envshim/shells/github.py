@@ -91,13 +91,14 @@ class GithubRenderer(Renderer):
     name = "github"
 
     def export(self, key: str, value: str) -> str:  # pragma: no cover - emit() is used
-        return env_file_text({key: value})
+        raise NotImplementedError("the github format is written with emit()")
 
     def unset(self, key: str) -> str:  # pragma: no cover - emit() is used
         return ""
 
     def render(self, changes: Mapping[str, str | None]) -> str:
-        return env_file_text(changes)
+        # the values go to the file, never to stdout (a CI log): only emit() is meaningful
+        raise NotImplementedError("the github format is written with emit()")
 
     def emit(self, changes: Mapping[str, str | None], ctx: ExportContext) -> str:
         path = ctx.environ.get("GITHUB_ENV")

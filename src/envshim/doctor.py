@@ -572,7 +572,9 @@ def check_recipients(d: Doctor) -> list[Result]:
                     "recipients",
                     FAIL,
                     f"{d.rel(path)} is not encrypted to your key {ours}",
-                    f"send this line to a maintainer: `{recipient_command(ours)}`",
+                    d._cache.setdefault("not_mine", {}).setdefault(
+                        path, f"send this line to a maintainer: `{recipient_command(ours)}`"
+                    ),
                 )
             )
     return out
@@ -604,6 +606,18 @@ def check_decrypt(d: Doctor) -> list[Result]:
                 options={**p.options, **d.mise_table()},
                 missing_key="error",
             )
+            not_mine = d._cache.get("not_mine", {}).get(path)
+            if not_mine:  # the recipients check found it: the same exact step, not a second guess
+                out.append(
+                    Result(
+                        "decrypt",
+                        FAIL,
+                        f"{d.rel(path)}: cannot be opened with your key "
+                        "until a maintainer adds you",
+                        not_mine,
+                    )
+                )
+                continue
             try:
                 entries = load_file(path, ctx)
             except EnvshimError as exc:

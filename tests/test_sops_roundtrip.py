@@ -407,3 +407,18 @@ def test_sops_edit_on_envshim_file(team: Team, tmp_path: Path) -> None:
     assert _values(path, team.ids()) == {"A": "9", "B": "2", "C": "3"}
     doc = sops.open_document(path, team.ids())
     assert "# keep me" in doc.plaintext()
+
+
+def test_yaml_comments_readable_by_sops(team: Team) -> None:
+    plain = team.root / "in.yaml"
+    plain.write_text(
+        "# top\na: 1 # a-eol\nb:\n  c: x # c3\n  # c4\n# c5\nd:\n- 1\n- 2\n  # in list\n# after\n"
+        "e:\n    f:\n        g: 1 # g-eol\n    # under e\n# end\n"
+    )
+    path = team.root / "secrets.enc.yaml"
+    sops.encrypt_plaintext(plain, path, creation_rule(path))
+    proc = team.sops("decrypt", str(path))
+    assert "ENC[" not in proc.stdout and "warning" not in proc.stderr
+    for word in ("top", "a-eol", "c3", "c4", "c5", "in list", "after", "g-eol", "under e", "end"):
+        assert f"# {word}" in proc.stdout, word
+        assert f"# {word}" in sops.open_document(path, team.ids()).plaintext(), word

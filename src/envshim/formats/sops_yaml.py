@@ -153,50 +153,79 @@ def map_comments(
     fn: Callable[[str, list[str]], str],
     path: list[str] | None = None,
     skip_top: str | None = "sops",
+    frames: list[tuple[int, list[str], bool]] | None = None,
 ) -> None:
-    """Apply ``fn(text after '#', aad path)`` to every comment under ``node``."""
+    """Apply ``fn(text after '#', aad path)`` to every comment under ``node``.
+
+    ruamel attaches a comment to the item before it; Go's yaml.v3 (sops) to the
+    node it stands beside. A comment back at the left margin after a nested
+    block belongs to the document; an indented one to the block it follows.
+    (A comment indented at a middle level right before a key of that level is
+    the one case where sops may see another owner: it then shows that comment
+    still encrypted, and nothing else is affected.)
+    """
     path = path or []
+    col = getattr(getattr(node, "lc", None), "col", 0) or 0
+    frames = [*(frames or []), (col, path, isinstance(node, dict))]
     ca = getattr(node, "ca", None)
     if ca is not None:
-        tokens: list[Any] = []
-        _collect(ca.comment, tokens)
+        tokens: list[tuple[Any, bool]] = []
+        _collect(ca.comment, tokens, False)
         for key, item in ca.items.items():
             if skip_top is not None and not path and key == skip_top:
                 continue
-            _collect(item, tokens)
-        _collect(ca.end, tokens)
-        for tok in tokens:
-            tok.value = _map_token(tok.value, lambda text: fn(text, path))
+            _collect(item, tokens, True)
+        _collect(ca.end, tokens, False)
+        for tok, after_item in tokens:
+            tok.value = _map_token(tok, after_item, frames, fn)
+            if after_item and tok.value.lstrip(" ").startswith("#"):
+                tok.column = 0  # an end-of-line comment: one space after the (re-sized) value
     if isinstance(node, dict):
         for k, v in node.items():
             if skip_top is not None and not path and k == skip_top:
                 continue
             if isinstance(v, (dict, list)):
-                map_comments(v, fn, [*path, str(k)], None)
+                map_comments(v, fn, [*path, str(k)], None, frames)
     elif isinstance(node, list):
         for v in node:
             if isinstance(v, (dict, list)):
-                map_comments(v, fn, path, None)
+                map_comments(v, fn, path, None, frames)
 
 
-def _collect(obj: Any, out: list[Any]) -> None:
+def _owner(indent: int, frames: list[tuple[int, list[str], bool]]) -> list[str]:
+    # what sops (yaml.v3) does in practice: a comment at the left margin is the document's,
+    # an indented one stays with the block it follows
+    return frames[0][1] if indent == 0 else frames[-1][1]
+
+
+def _collect(obj: Any, out: list[tuple[Any, bool]], after_item: bool) -> None:
     from ruamel.yaml.tokens import CommentToken
 
     if obj is None:
         return
     if isinstance(obj, CommentToken):
-        out.append(obj)
+        out.append((obj, after_item))
     elif isinstance(obj, (list, tuple)):
         for o in obj:
-            _collect(o, out)
+            _collect(o, out, after_item)
 
 
-def _map_token(value: str, fn: Callable[[str], str]) -> str:
+def _map_token(
+    tok: Any,
+    after_item: bool,
+    frames: list[tuple[int, list[str], bool]],
+    fn: Callable[[str, list[str]], str],
+) -> str:
     out = []
-    for line in value.splitlines(keepends=True):
+    for i, line in enumerate(tok.value.splitlines(keepends=True)):
         m = _COMMENT_LINE.match(line)
-        if m:
-            out.append(f"{m.group(1)}#{fn(m.group(2))}{m.group(3) or ''}")
-        else:
+        if not m:
             out.append(line)
+            continue
+        if i == 0 and after_item:
+            path = frames[-1][1]  # a comment at the end of an item's line
+        else:
+            indent = len(m.group(1)) if i else (tok.column or 0) + len(m.group(1))
+            path = _owner(indent, frames)
+        out.append(f"{m.group(1)}#{fn(m.group(2), path)}{m.group(3) or ''}")
     return "".join(out)

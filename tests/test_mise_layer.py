@@ -366,6 +366,21 @@ CORPUS: dict[str, tuple[dict[str, str], str, dict[str, str]]] = {
         "~/proj",
         {"MISE_ENV": "dev"},
     ),
+    "tools = true entries come after all others": (
+        {
+            "mise.toml": """
+                [env]
+                A = { value = "a", tools = true }
+                B = "${A:-not yet}"
+                C = "c"
+                D = { value = "{{env.C}}-{{env.B}}-${A:-x}", tools = true }
+                _.path = [{ path = "late", tools = true }, "early"]
+                """,
+            "sub/mise.toml": '[env]\nE = "${A:-not yet either}"\n',
+        },
+        "sub",
+        {},
+    ),
     "spaces and unicode in paths": (
         {
             "dir with spaces/ünï ✓/mise.toml": """

@@ -124,3 +124,22 @@ def test_directive_with_unsupported_construct_is_not_half_applied(
     assert out.returncode == 1 and out.stdout == ""
     assert f"{proj}/mise.toml:3" in out.stderr and "exec(" in out.stderr
     assert "sk_test_123" not in out.stderr
+
+
+def test_files_read_and_paths_watched(tmp_path: Path, home: Path, clean_env: dict[str, str]):
+    proj = tmp_path / "proj"
+    (proj / "envs" / "deep").mkdir(parents=True)
+    (proj / "envs" / "deep" / "a.env").write_text("A=1\n")
+    (proj / ".env").write_text("B=2\n")
+    (proj / "mise.toml").write_text('[env]\n_.file = [".env", "envs/*.env"]\n')
+    sub = proj / "sub"
+    sub.mkdir()
+    res = resolve(sub, environ=clean_env)
+    assert res["A"] == "1" and res["B"] == "2"
+    assert proj / "mise.toml" in res.files and proj / ".env" in res.files
+    assert proj / "envs" / "deep" / "a.env" in res.files
+    watched = set(res.watch)
+    # where a config could appear (this directory, each parent, the global config dir)
+    assert {sub, proj, tmp_path, home / ".config" / "mise"} <= watched
+    # where a glob could match a new file
+    assert {proj / "envs", proj / "envs" / "deep"} <= watched

@@ -59,6 +59,32 @@ def _available(module: str) -> bool:
     return find_spec(f"envshim.commands.{module}") is not None
 
 
+def _command_module(module: str) -> object | None:
+    """The command's module, or None when it is not written yet (no importlib.util on every cd)."""
+    name = f"envshim.commands.{module}"
+    try:
+        return import_module(name)
+    except ModuleNotFoundError as exc:
+        if exc.name != name:
+            raise
+        return None
+
+
+class _HelpFormatter(argparse.HelpFormatter):
+    """argparse asks shutil for the terminal width, and shutil imports bz2, lzma and zlib
+    on every ``cd``; os answers the same question without them."""
+
+    def __init__(self, prog: str, indent_increment: int = 2, max_help_position: int = 24,
+                 width: int | None = None) -> None:  # fmt: skip
+        if width is None:
+            try:
+                columns = int(os.environ.get("COLUMNS", "")) or os.get_terminal_size(1).columns
+            except (ValueError, OSError):
+                columns = 80
+            width = max(columns, 40) - 2
+        super().__init__(prog, indent_increment, max_help_position, width)
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if not argv or argv[0] in ("-h", "--help", "help"):
@@ -68,11 +94,13 @@ def main(argv: list[str] | None = None) -> int:
         sys.stdout.write(f"envshim {_version()}\n")
         return 0
     name, rest = argv[0], argv[1:]
-    if name not in COMMANDS or not _available(COMMANDS[name][0]):
+    module = _command_module(COMMANDS[name][0]) if name in COMMANDS else None
+    if module is None:
         sys.stderr.write(f"envshim: unknown command {name!r}; run `envshim --help`\n")
         return 2
-    module = import_module(f"envshim.commands.{COMMANDS[name][0]}")
-    parser = argparse.ArgumentParser(prog=f"envshim {name}", description=COMMANDS[name][1])
+    parser = argparse.ArgumentParser(
+        prog=f"envshim {name}", description=COMMANDS[name][1], formatter_class=_HelpFormatter
+    )
     parser.set_defaults(command=name)
     module.add_arguments(parser)
     args = parser.parse_args(rest)

@@ -246,29 +246,46 @@ class _Evaluator:
         return self.merger.base.get(key)
 
     def run(self, configs: list[MiseConfig]) -> None:
-        for config in configs:
-            paths: list[str] = []
-            path_origin: Origin | None = None
-            scope = Scope(self.lookup, self.ctx.environ.get, config.root, self.cwd)
-            for table in config.tables:
-                for key, value in table.data.items():
-                    if key == "_":
-                        for name, arg in value.items():
-                            origin = Origin(MISE, config.name, table.line_of(f"_.{name}"))
-                            if name == "path":
-                                paths.extend(self.path_directive(arg, config, scope, origin))
-                                path_origin = path_origin or origin
-                            elif name == "file":
-                                self.file_directive(arg, config, scope, origin)
-                            elif name == "envshim":
-                                self.entered = True
-                                self.enter_secrets(arg if isinstance(arg, dict) else None)
-                            else:  # `_.source`, `_.python` …: mise evaluates the layer
-                                raise _Blocked(_Where(config.name, origin.line, f"_.{name}"))
-                    else:
+        # mise applies entries marked `tools = true` after all the others, in a second pass
+        has_tools = any(_tools_marked(v) for c in configs for t in c.tables for v in _entries(t))
+        for tools_pass in (False, True) if has_tools else (False,):
+            for config in configs:
+                self.run_config(config, tools_pass)
+
+    def run_config(self, config: MiseConfig, tools_pass: bool) -> None:
+        paths: list[str] = []
+        path_origin: Origin | None = None
+        scope = Scope(self.lookup, self.ctx.environ.get, config.root, self.cwd)
+        for table in config.tables:
+            for key, value in table.data.items():
+                if key != "_":
+                    if _tools_marked(value) == tools_pass:
                         self.variable(key, value, config, table, scope)
-            if paths and path_origin is not None:
-                self.merger.prepend_path(paths, path_origin)
+                    continue
+                for name, arg in value.items():
+                    origin = Origin(MISE, config.name, table.line_of(f"_.{name}"))
+                    if name in ("path", "file"):
+                        items = [
+                            i
+                            for i in (arg if isinstance(arg, list) else [arg])
+                            if _tools_marked(i) == tools_pass
+                        ]
+                        if not items:
+                            continue
+                        if name == "path":
+                            paths.extend(self.path_directive(items, config, scope, origin))
+                            path_origin = path_origin or origin
+                        else:
+                            self.file_directive(items, config, scope, origin)
+                    elif tools_pass:
+                        continue
+                    elif name == "envshim":
+                        self.entered = True
+                        self.enter_secrets(arg if isinstance(arg, dict) else None)
+                    else:  # `_.source`, `_.python` …: mise evaluates the layer
+                        raise _Blocked(_Where(config.name, origin.line, f"_.{name}"))
+        if paths and path_origin is not None:
+            self.merger.prepend_path(paths, path_origin)
 
     # one `KEY = value` entry
     def variable(
@@ -465,12 +482,12 @@ class _Evaluator:
             target = normalize(
                 config.root, self.template_only(item, config, origin.line, scope), self.home
             )
-            files, glob_root = expand_glob(target)
-            if glob_root is not None:
-                self.ctx.watch.append(Path(glob_root))
+            files, searched = expand_glob(target)
+            if searched is not None:
+                self.ctx.watch.extend(Path(d) for d in searched)
             for name in files:
                 path = Path(name)
-                if glob_root is None and not path.is_file():
+                if searched is None and not path.is_file():
                     self.ctx.watch.append(path)
                     raise ConfigError(
                         f"_.file {item!r}: {name} does not exist",
@@ -510,6 +527,20 @@ class _Evaluator:
             line=first.line,
             hint="set it in the environment, in a later config file, or as a secret",
         )
+
+
+def _tools_marked(value: Any) -> bool:
+    return isinstance(value, dict) and value.get("tools") is True
+
+
+def _entries(table: EnvTable) -> list[Any]:
+    out = [v for k, v in table.data.items() if k != "_"]
+    directives = table.data.get("_")
+    if isinstance(directives, dict):
+        for name in ("path", "file"):
+            arg = directives.get(name)
+            out.extend(arg if isinstance(arg, list) else [arg])
+    return out
 
 
 class _Skip:

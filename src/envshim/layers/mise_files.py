@@ -53,8 +53,8 @@ def normalize(config_root: str, raw: str, home: str | None) -> str:
     return p
 
 
-def expand_glob(path: str) -> tuple[list[str], str | None]:
-    """(matching files, the glob root) — or ([path], None) when ``path`` is no glob."""
+def expand_glob(path: str) -> tuple[list[str], list[str] | None]:
+    """(matching files, the directories searched) — or ([path], None) when ``path`` is no glob."""
     if "*" not in path:
         return [path], None
     root = path
@@ -64,10 +64,11 @@ def expand_glob(path: str) -> tuple[list[str], str | None]:
             break
         root = parent
     pattern = os.path.relpath(path, root)
-    return _walk_match(root, pattern), root
+    searched: list[str] = [root]
+    return _walk_match(root, pattern, searched), searched
 
 
-def _walk_match(root: str, pattern: str) -> list[str]:
+def _walk_match(root: str, pattern: str, searched: list[str]) -> list[str]:
     from fnmatch import fnmatchcase
 
     anchored = "/" in pattern.strip("/")
@@ -75,6 +76,8 @@ def _walk_match(root: str, pattern: str) -> list[str]:
     out: list[str] = []
     for dirpath, dirnames, filenames in os.walk(root, followlinks=True):
         dirnames.sort()
+        if dirpath != root:
+            searched.append(dirpath)  # a file created here must trigger a reload
         rel_dir = os.path.relpath(dirpath, root)
         for name in sorted(filenames):
             rel = name if rel_dir == "." else f"{rel_dir}/{name}"

@@ -341,3 +341,23 @@ def test_mise_layouts_envshim_does_not_edit_are_a_clear_error(repo, clean_env, t
     assert out.returncode == 1 and "internal error" not in out.stderr
     assert "does not edit" in out.stderr and "_.envshim = {}" in out.stderr
     assert (repo / "mise.toml").read_text() == text
+
+
+def test_plugin_in_use_adds_the_directive_without_the_flag(repo, clean_env):
+    mise = need("mise")
+    (repo / "mise.toml").write_text('[env]\nA = "1"\n')
+    plain = run_envshim("init", env=clean_env, cwd=repo)
+    assert plain.returncode == 0 and (repo / "mise.toml").read_text() == '[env]\nA = "1"\n'
+    from conftest import REPO
+
+    linked = subprocess.run(
+        [mise, "plugins", "link", "envshim", str(REPO / "mise-plugin")],
+        env=clean_env,
+        cwd=clean_env["HOME"],
+        capture_output=True,
+        text=True,
+    )
+    assert linked.returncode == 0, linked.stderr
+    out = run_envshim("init", env=clean_env, cwd=repo)
+    assert out.returncode == 0, out.stderr
+    assert (repo / "mise.toml").read_text() == '[env]\nA = "1"\n_.envshim = {}\n'

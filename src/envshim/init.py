@@ -195,7 +195,12 @@ def step_mise(it: Init) -> None:
             if in_use:
                 it.kept(f"{_rel(path, it.root)} already has `_.envshim`")
                 _link_plugin(it)
-        return
+                return
+            if not (shutil.which("mise") and "envshim" in mise_plugins(it.environ)):
+                return  # mise.toml stays as it is: the directive breaks mise without the plugin
+            it.kept("the envshim mise plugin is in use here: adding the directive (as --mise)")
+        else:
+            return
     text = path.read_text(encoding="utf-8") if path.exists() else ""
     new = add_directive(text, path)
     if new is None:

@@ -30,6 +30,8 @@ _envshim_load() {
   local __envshim_out
   if __envshim_out=$(ENVSHIM_HOOK_PID=$$ "@ENVSHIM@" export bash --hook); then
     eval "$__envshim_out" || :
+  elif (($? > 128)); then
+    _envshim_key= # interrupted (Ctrl-C): nothing applied, try again at the next prompt
   fi
 }
 

@@ -26,8 +26,11 @@ function _envshim_hook --on-event fish_prompt --on-variable PWD
     end
     set -g _envshim_key $__envshim_key
     set -l __envshim_out (ENVSHIM_HOOK_PID=$fish_pid "@ENVSHIM@" export fish --hook | string collect)
-    if test $pipestatus[1] -eq 0
+    set -l __envshim_status $pipestatus[1]
+    if test $__envshim_status -eq 0
         printf '%s\n' $__envshim_out | source
+    else if test $__envshim_status -gt 128
+        set -g _envshim_key # interrupted (Ctrl-C): nothing applied, try again next prompt
     end
     return $__envshim_rc
 end

@@ -83,3 +83,16 @@ def test_status_in_a_hooked_shell(clean_env, tmp_path):
     assert "(changed by hand in this shell)" in out
     assert "watched by the hook:" in out and str(root / "mise.toml") in out
     assert "changed by me" not in out
+
+
+def test_allowing_one_profile_keeps_the_others(clean_env, tmp_path):
+    root = project(tmp_path)
+    (root / "mise.staging.toml").write_text('[env]\nSTAGE = "s"\n')
+    staging = dict(clean_env, ENVSHIM_ENV="staging")
+    out = run_envshim("allow", str(root), env=staging, check=True).stdout
+    assert "mise.staging.toml" in out
+    run_envshim("allow", str(root), env=clean_env, check=True)
+    record = trust.load_record(root, clean_env)
+    assert sorted(Path(p).name for p in record.files) == ["mise.staging.toml", "mise.toml"]
+    status = run_envshim("status", str(root), env=staging).stdout
+    assert "trust    allowed" in status and "STAGE" in status

@@ -53,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
     root = _root(args.dir)
     if args.command == "deny":
         had = trust.deny(root)
-        sys.stdout.write(f"envshim: {'denied' if had else 'was not allowed:'} {root}\n")
+        sys.stdout.write(f"envshim: {'denied' if had else 'was not allowed'}: {root}\n")
         return 0
     from ..resolve import resolve
 
@@ -61,6 +61,8 @@ def run(args: argparse.Namespace) -> int:
     resolution = resolve(args.dir, args.env, missing_key="skip")
     files = trust.config_files(resolution)
     before = trust.load_record(root)
+    if before is not None:  # keep other profiles' files (mise.staging.toml) trusted too
+        files += [Path(p) for p in before.files if Path(p) not in files and Path(p).is_file()]
     record = trust.allow(root, files)
     names = ", ".join(_rel(root, p) for p in record.files) or "no config files"
     sys.stdout.write(f"envshim: allowed {root} ({names})\n")

@@ -361,3 +361,19 @@ def test_plugin_in_use_adds_the_directive_without_the_flag(repo, clean_env):
     out = run_envshim("init", env=clean_env, cwd=repo)
     assert out.returncode == 0, out.stderr
     assert (repo / "mise.toml").read_text() == '[env]\nA = "1"\n_.envshim = {}\n'
+
+
+def test_a_sops_yaml_above_the_repository_is_left_alone(tmp_path, clean_env):
+    outer = tmp_path / "outer"
+    repo = outer / "repo"
+    repo.mkdir(parents=True)
+    git(repo, "init", "-q", "-b", "main")
+    above = (
+        "creation_rules:\n  - age: age1qyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqs3290gq\n"
+    )
+    (outer / ".sops.yaml").write_text(above)
+    out = run_envshim("init", env=clean_env, cwd=repo)
+    assert out.returncode == 0, out.stderr
+    assert (outer / ".sops.yaml").read_text() == above
+    assert (repo / ".sops.yaml").is_file()
+    assert "+ created .sops.yaml" in out.stdout

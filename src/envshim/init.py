@@ -330,9 +330,18 @@ def step_pre_commit(it: Init) -> None:
 
 
 def sops_config_path(root: Path) -> Path:
+    """The `.sops.yaml` sops would use here, if it is inside this repository; else a new one at root.
+
+    A config above the repository (a `~/.sops.yaml`, say) is not the project's to edit.
+    """
+    from .scan import git_toplevel
     from .sopsconfig import find_config
 
-    return find_config(root) or root / ".sops.yaml"
+    found = find_config(root)
+    top = git_toplevel(root) or root
+    if found is not None and found.resolve().is_relative_to(top.resolve()):
+        return found
+    return root / ".sops.yaml"
 
 
 def step_sops_config(it: Init, recipient: str) -> None:

@@ -212,3 +212,60 @@ def test_rendered_script_round_trips_in_the_real_shell(shell, a, b):
     got = _eval_in(shell, script, ["VAL_A", "VAL_B", "VAL_GONE", "ENVSHIM_STATE"])
     assert got["VAL_A"] == a and got["VAL_B"] == b and got["VAL_GONE"] is None
     assert hook.State.decode(got["ENVSHIM_STATE"]).root == "/p r/o'j"
+
+
+def test_a_project_that_moves_home_still_reverts(projects, clean_env, tmp_path):
+    table, (a, _b) = projects
+    table[a] = {"HOME": str(tmp_path / "elsewhere"), "XDG_DATA_HOME": str(tmp_path / "d")}
+    allow(a)
+    loaded = apply(clean_env, hook.plan_hook(clean_env, str(a)))
+    assert loaded["HOME"] == str(tmp_path / "elsewhere")
+    assert hook.plan_hook(loaded, str(a)).emit == {}  # same key, same trust record
+    assert apply(loaded, hook.plan_hook(loaded, str(tmp_path))) == clean_env
+
+
+names = st.sampled_from(["K1", "K2", "K3", "PATH", "HOME_X"])
+maybe_values = st.one_of(st.none(), values)
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    base=st.dictionaries(names, values),
+    first=st.dictionaries(names, maybe_values, min_size=1),
+    second=st.dictionaries(names, maybe_values),
+    by_hand=st.dictionaries(names, maybe_values, max_size=2),
+)
+def test_revert_property(projects, clean_env, tmp_path, base, first, second, by_hand):
+    """Load a, then b, then leave: every key is back to its value before a, except the
+    keys set by hand, which keep the hand value."""
+    table, (a, b) = projects
+    table[a], table[b] = first, second
+    allow(a)
+    allow(b)
+    start = dict(clean_env, **base)
+    env = apply(start, hook.plan_hook(start, str(a)))
+    env = apply(env, hook.plan_hook(env, str(b / "sub")))
+    for key, value in by_hand.items():
+        if value is None:
+            env.pop(key, None)
+        else:
+            env[key] = value
+    state = env.get(hook.STATE_VAR, "")
+    for value in [*first.values(), *second.values()]:
+        if value and len(value) >= 12:
+            assert json.dumps(value)[1:-1] not in state or value in start.values()
+    left = apply(env, hook.plan_hook(env, str(tmp_path)))
+    expected = dict(start)
+    for key, value in by_hand.items():
+        if value is None:
+            expected.pop(key, None)
+        else:
+            expected[key] = value
+    for key in set(expected) | set(left):
+        if key in by_hand:
+            # by hand: kept, unless it happens to equal what envshim set (then reverted)
+            assert left.get(key) in (expected.get(key), start.get(key))
+        else:
+            assert left.get(key) == expected.get(key), key

@@ -28,10 +28,10 @@ import os
 import sys
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ._record import dataclass, field  # dataclasses without inspect: the export path
 from .errors import ConfigError, EnvshimError, UsageError
 
 if TYPE_CHECKING:
@@ -115,6 +115,24 @@ def value_hash(key: bytes, name: str, value: str) -> str:
 
 
 # ---------------------------------------------------------------- plan
+
+
+# Where envshim keeps its own files; a loaded project must not move them.
+_PLACE_VARS = ("HOME", "XDG_DATA_HOME", "XDG_CACHE_HOME", "XDG_RUNTIME_DIR", "XDG_CONFIG_HOME")
+
+
+def _places(environ: Mapping[str, str], old: State | None) -> dict[str, str]:
+    """``environ`` with the location variables as they were before the last load, so the
+    key, trust records and stamps are found in the same place before and after."""
+    places = dict(environ)
+    for name in _PLACE_VARS:
+        if old is not None and name in old.prev:
+            previous = old.prev[name]
+            if previous is None:
+                places.pop(name, None)
+            else:
+                places[name] = previous
+    return places
 
 
 @dataclass
@@ -220,7 +238,8 @@ def plan_hook(
     from .project import ROOT_MARKERS, find_root
 
     old = State.decode(environ.get(STATE_VAR))
-    key = _hash_key(environ)
+    places = _places(environ, old)
+    key = _hash_key(places)
     base = revert(environ, old, key)
     base.pop(STATE_VAR, None)
     state = State(noticed=list(old.noticed) if old else [])
@@ -238,13 +257,13 @@ def plan_hook(
         if not trust.is_project(root):
             watch.append(cwd)  # a config file created here starts a project
         else:
-            verdict = trust.check(root, environ)
+            verdict = trust.check(root, places)
             resolution = None
             if verdict.allowed:
                 from .resolve import resolve
 
                 resolution = resolve(cwd, env_arg, environ=base, missing_key=missing_key)
-                verdict = trust.check_resolution(verdict, resolution, environ)
+                verdict = trust.check_resolution(verdict, resolution, places)
             if verdict.allowed and resolution is not None:
                 loaded = resolution.changes()
                 _check_names(loaded, resolution, shell)
@@ -266,7 +285,7 @@ def plan_hook(
                 if str(root) not in state.noticed:
                     notice = trust.notice(verdict)
                     state.noticed = [*state.noticed, str(root)][-MAX_NOTICED:]
-        watch.append(trust.trust_dir(environ) / "x")  # allow/deny rename a file into it
+        watch.append(trust.trust_dir(places) / "x")  # allow/deny rename a file into it
 
     for name, value in sorted(loaded.items()):
         state.prev[name] = base.get(name)
@@ -428,9 +447,10 @@ def hook_export(args: argparse.Namespace) -> int:
     except EnvshimError:
         # Nothing is applied; the stamp moves so the same error is not printed on every
         # prompt, and editing a watched file retries.
-        _quiet_touch(environ, started)
+        _quiet_touch(_places(environ, State.decode(environ.get(STATE_VAR))), started)
         raise
-    text = render_script(shell, plan, touch_stamp(environ, started))
+    places = _places(environ, State.decode(environ.get(STATE_VAR)))
+    text = render_script(shell, plan, touch_stamp(places, started))
     for warning in plan.warnings:
         sys.stderr.write(f"envshim: warning: {warning}\n")
     sys.stdout.write(text)

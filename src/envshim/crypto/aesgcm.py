@@ -8,7 +8,6 @@ actually encrypted or decrypted.
 
 from __future__ import annotations
 
-import base64
 import binascii
 import os
 import re
@@ -39,7 +38,7 @@ def decrypt(text: str, key: bytes, aad: str) -> tuple[str, bytes]:
     if not m:
         raise CipherError("value is not in sops' ENC[AES256_GCM,…] format")
     try:
-        data, iv, tag = (base64.b64decode(m.group(i), validate=True) for i in (1, 2, 3))
+        data, iv, tag = (binascii.a2b_base64(m.group(i), strict_mode=True) for i in (1, 2, 3))
     except (binascii.Error, ValueError):
         raise CipherError("value has damaged base64") from None
     kind = m.group(4)
@@ -62,7 +61,10 @@ def encrypt(plain: bytes, kind: str, key: bytes, aad: str, iv: bytes | None = No
     """One ``ENC[…]`` value; a given ``iv`` (from the stash) reproduces an unchanged value exactly."""
     iv = iv if iv is not None else os.urandom(_IV_SIZE)
     out = _aesgcm(key).encrypt(iv, plain, aad.encode("utf-8"))
-    b64 = base64.b64encode
+
+    def b64(raw: bytes) -> bytes:
+        return binascii.b2a_base64(raw, newline=False)
+
     return (
         f"ENC[AES256_GCM,data:{b64(out[:-16]).decode()},iv:{b64(iv).decode()},"
         f"tag:{b64(out[-16:]).decode()},type:{kind}]"
@@ -74,6 +76,6 @@ def iv_of(text: str) -> bytes | None:
     if not m:
         return None
     try:
-        return base64.b64decode(m.group(2))
+        return binascii.a2b_base64(m.group(2))
     except (binascii.Error, ValueError):
         return None

@@ -8,8 +8,12 @@ the ``lastmodified`` timestamp as AAD, so changing either is detected.
 
 from __future__ import annotations
 
-import hashlib
 import math
+
+try:  # the builtin module: hashlib would load OpenSSL's bindings first (~4 ms)
+    from _sha512 import sha512
+except ImportError:  # pragma: no cover
+    from hashlib import sha512
 
 # sha256(b"sops"): the MAC of a mac_only_encrypted file starts from these bytes
 MAC_ONLY_ENCRYPTED_INIT = bytes.fromhex(
@@ -46,7 +50,7 @@ def value_bytes(value: object) -> bytes:
 
 class Mac:
     def __init__(self, only_encrypted: bool = False) -> None:
-        self._h = hashlib.sha512()
+        self._h = sha512()
         if only_encrypted:
             self._h.update(MAC_ONLY_ENCRYPTED_INIT)
 

@@ -15,7 +15,6 @@ One store per format, as sops has them (``sops_dotenv``, ``sops_yaml``,
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -26,11 +25,11 @@ if TYPE_CHECKING:
     from .sops_tree import Metadata, Plain, Stash
 
 _EXT_STORES = {".yaml": "yaml", ".yml": "yaml", ".json": "json", ".env": "dotenv", ".ini": "ini"}
+# sops metadata as each store writes it (checked with plain string searches: cheap on every cd)
 _MARKERS = (
-    ("dotenv", re.compile(r"^sops_(?:mac|version|lastmodified)=", re.M)),
-    ("ini", re.compile(r"^\[sops\]\s*$", re.M)),
-    ("yaml", re.compile(r"^sops:\s*$", re.M)),
-    ("json", re.compile(r'"sops"\s*:\s*\{')),
+    ("dotenv", ("\nsops_mac=", "\nsops_version=", "\nsops_lastmodified=")),
+    ("ini", ("\n[sops]",)),
+    ("yaml", ("\nsops:\n", "\nsops:\r\n")),
 )
 
 
@@ -54,9 +53,12 @@ def _read_text(path: Path) -> str:
 
 
 def _sniff(text: str) -> str | None:
-    for store, marker in _MARKERS:
-        if marker.search(text):
+    text = "\n" + text
+    for store, markers in _MARKERS:
+        if any(m in text for m in markers):
             return store
+    if '"sops"' in text and '"mac"' in text:
+        return "json"
     return None
 
 
@@ -204,20 +206,30 @@ def recover_data_key(md: Metadata, identities: list[Identity], path: Path) -> by
 # --- documents ---------------------------------------------------------------
 
 
-@dataclass
 class SopsDocument:
     """A decrypted sops file held in memory, ready to change and write back."""
 
-    path: Path
-    store: str
-    branches: list[Any]
-    md: Metadata
-    data_key: bytes
-    leaves: list[Plain]
-    lines: dict[str, int]
-    stash: Stash = field(default_factory=dict)
-    recipients: list[str] | None = None  # a new recipient set to wrap for on save
-    rotated: bool = False
+    def __init__(
+        self,
+        path: Path,
+        store: str,
+        branches: list[Any],
+        md: Metadata,
+        data_key: bytes,
+        leaves: list[Plain],
+        lines: dict[str, int],
+        stash: Stash | None = None,
+    ) -> None:
+        self.path = path
+        self.store = store
+        self.branches = branches
+        self.md = md
+        self.data_key = data_key
+        self.leaves = leaves
+        self.lines = lines
+        self.stash: Stash = {} if stash is None else stash
+        self.recipients: list[str] | None = None  # a new recipient set to wrap for on save
+        self.rotated = False
 
     # -- reading
     def values(self) -> list[tuple[str, str, int | None]]:
@@ -529,14 +541,20 @@ def decrypt_plaintext(path: Path, identities: list[Identity]) -> str:
 # --- new files ---------------------------------------------------------------
 
 
-@dataclass
 class CreationRule:
     """What ``.sops.yaml`` says for new files: recipients per key group and the encryption rule."""
 
-    groups: list[list[str]]
-    rule: tuple[str, str] = ("unencrypted_suffix", "_unencrypted")
-    shamir_threshold: int = 0
-    mac_only_encrypted: bool = False
+    def __init__(
+        self,
+        groups: list[list[str]],
+        rule: tuple[str, str] = ("unencrypted_suffix", "_unencrypted"),
+        shamir_threshold: int = 0,
+        mac_only_encrypted: bool = False,
+    ) -> None:
+        self.groups = groups
+        self.rule = rule
+        self.shamir_threshold = shamir_threshold
+        self.mac_only_encrypted = mac_only_encrypted
 
 
 def load_plain_branches(store: str, text: str, path: Path) -> list[Any]:

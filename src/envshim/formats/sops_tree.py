@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator, MutableMapping
-from dataclasses import dataclass, field
 from typing import Any
 
 from ..crypto import aesgcm
@@ -42,30 +41,51 @@ class Pairs(list):
         return default
 
 
-@dataclass
 class AgeKey:
-    recipient: str
-    enc: str
+    """One ``age`` entry of the metadata: a recipient and the data key wrapped for it."""
+
+    __slots__ = ("enc", "recipient")
+
+    def __init__(self, recipient: str, enc: str) -> None:
+        self.recipient = recipient
+        self.enc = enc
 
 
-@dataclass
 class Metadata:
-    """The ``sops`` section, parsed; ``raw`` is the nested mapping as found (kept for rewrites)."""
+    """The ``sops`` section, parsed; ``raw`` is the nested mapping as found (kept for rewrites).
 
-    raw: dict[str, Any]
-    groups: list[list[AgeKey]]
-    other_keys: int  # pgp/kms/… entries envshim cannot use
-    shamir_threshold: int
-    lastmodified: str
-    mac: str
-    rule: str
-    rule_value: str
-    mac_only_encrypted: bool
-    version: str
-    _regex: re.Pattern[str] | None = field(default=None, repr=False)
-    # unencrypted_comment_regex / encrypted_comment_regex: which values are encrypted depends on
-    # comments; envshim then goes by the values themselves (the MAC still covers them)
-    comment_rules: bool = False
+    A plain class rather than a dataclass: it is built on the export path, where
+    every millisecond of import time counts.
+    """
+
+    def __init__(
+        self,
+        *,
+        raw: dict[str, Any],
+        groups: list[list[AgeKey]],
+        other_keys: int,
+        shamir_threshold: int,
+        lastmodified: str,
+        mac: str,
+        rule: str,
+        rule_value: str,
+        mac_only_encrypted: bool,
+        version: str,
+    ) -> None:
+        self.raw = raw
+        self.groups = groups
+        self.other_keys = other_keys  # pgp/kms/… entries envshim cannot use
+        self.shamir_threshold = shamir_threshold
+        self.lastmodified = lastmodified
+        self.mac = mac
+        self.rule = rule
+        self.rule_value = rule_value
+        self.mac_only_encrypted = mac_only_encrypted
+        self.version = version
+        self._regex: re.Pattern[str] | None = None
+        # unencrypted_comment_regex / encrypted_comment_regex: which values are encrypted
+        # depends on comments; envshim then goes by the values themselves (the MAC covers them)
+        self.comment_rules = False
 
     def recipients(self) -> list[str]:
         return [k.recipient for g in self.groups for k in g]
@@ -175,23 +195,42 @@ def parse_metadata(raw: Any, path: str) -> Metadata:
 
 
 def go_rfc3339(text: str) -> str:
-    """``lastmodified`` as Go's ``time.Parse`` then ``Format(time.RFC3339)`` gives it back (the MAC's AAD)."""
-    from datetime import datetime
+    """``lastmodified`` as Go's ``time.Parse`` then ``Format(time.RFC3339)`` gives it back (the MAC's AAD).
 
-    try:
-        dt = datetime.fromisoformat(text.strip().replace("Z", "+00:00").replace("z", "+00:00"))
-    except ValueError:
-        raise ValueError("lastmodified is not an RFC 3339 time") from None
-    if dt.tzinfo is None:
-        raise ValueError("lastmodified has no time zone")
-    offset = dt.utcoffset()
-    base = dt.strftime("%Y-%m-%dT%H:%M:%S")
-    if not offset:
+    Fractional seconds are dropped and a zero offset is written ``Z``. Parsed by
+    hand: importing ``datetime`` costs more than the whole check on the export path.
+    """
+    t = text.strip()
+    if (
+        len(t) < 20
+        or t[10] not in "Tt"
+        or t[4] != "-"
+        or t[7] != "-"
+        or t[13] != ":"
+        or t[16] != ":"
+    ):
+        raise ValueError("lastmodified is not an RFC 3339 time")
+    base = t[:10] + "T" + t[11:19]
+    rest = t[19:]
+    if rest.startswith("."):
+        i = 1
+        while i < len(rest) and rest[i].isdigit():
+            i += 1
+        rest = rest[i:]
+    if rest in ("Z", "z"):
         return base + "Z"
-    minutes = int(offset.total_seconds()) // 60
-    sign = "+" if minutes >= 0 else "-"
-    minutes = abs(minutes)
-    return f"{base}{sign}{minutes // 60:02d}:{minutes % 60:02d}"
+    if (
+        len(rest) != 6
+        or rest[0] not in "+-"
+        or rest[3] != ":"
+        or not (rest[1:3] + rest[4:]).isdigit()
+    ):
+        raise ValueError("lastmodified has no valid time zone")
+    if not (base[:4] + base[5:7] + base[8:10] + base[11:13] + base[14:16] + base[17:19]).isdigit():
+        raise ValueError("lastmodified is not an RFC 3339 time")
+    if rest[1:] == "00:00":
+        return base + "Z"
+    return base + rest
 
 
 # --- walking -----------------------------------------------------------------
@@ -311,13 +350,15 @@ def is_empty(value: Any) -> bool:
 Stash = dict[tuple[str, str, bytes], bytes]
 
 
-@dataclass
 class Plain:
     """One decrypted leaf: where it is and its value."""
 
-    names: list[str | int]
-    value: Any
-    encrypted: bool
+    __slots__ = ("encrypted", "names", "value")
+
+    def __init__(self, names: list[str | int], value: Any, encrypted: bool) -> None:
+        self.names = names
+        self.value = value
+        self.encrypted = encrypted
 
 
 def decrypt_branches(

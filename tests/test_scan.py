@@ -144,6 +144,9 @@ def test_ignored_files_only_with_all(repo: Path) -> None:
     assert lines(run_scan(repo, {"DB_PASSWORD": SECRET}, everything=True)) == [
         ".env:1: DB_PASSWORD (plain)"
     ]
+    # named explicitly, an ignored file is scanned
+    named = run_scan(repo, {"DB_PASSWORD": SECRET}, paths=[str(repo / ".env")])
+    assert lines(named) == [".env:1: DB_PASSWORD (plain)"]
 
 
 def test_paths_limit_the_scan(repo: Path) -> None:

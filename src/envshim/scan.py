@@ -422,21 +422,25 @@ def working_tree_files(root: Path, paths: list[str], everything: bool) -> list[P
     """Tracked and untracked-not-ignored files (or, with ``everything``, all but .git)."""
     top = git_toplevel(root)
     if top is not None and not everything:
-        names = _z(
-            _git(
-                top,
-                "ls-files",
-                "-z",
-                "--cached",
-                "--others",
-                "--exclude-standard",
-                "--",
-                *[os.path.abspath(p) for p in paths or [str(root)]],
+        # a file named on the command line is scanned even when git ignores it
+        named = {Path(os.path.abspath(p)) for p in paths if Path(p).is_file()}
+        dirs = [os.path.abspath(p) for p in paths if not Path(p).is_file()]
+        names = []
+        if dirs or not paths:
+            names = _z(
+                _git(
+                    top,
+                    "ls-files",
+                    "-z",
+                    "--cached",
+                    "--others",
+                    "--exclude-standard",
+                    "--",
+                    *(dirs or [str(root)]),
+                )
             )
-        )
-        return sorted(
-            {top / n for n in names if (top / n).is_file() and not (top / n).is_symlink()}
-        )
+        listed = {top / n for n in names if (top / n).is_file() and not (top / n).is_symlink()}
+        return sorted(listed | named)
     bases = [Path(p) for p in paths] if paths else [top or root]
     found: set[Path] = set()
     for base in bases:

@@ -379,14 +379,14 @@ def stamp_dir(environ: Mapping[str, str]) -> Path:
 
 def touch_stamp(environ: Mapping[str, str], when_ns: int) -> str:
     """This shell's stamp file, its mtime set to when the slow path started reading."""
-    from .atomic import ensure_private_dir
-
     pid = environ.get("ENVSHIM_HOOK_PID", "")
     if not pid.isdigit():
         pid = str(os.getppid())
     directory = stamp_dir(environ)
     path = directory / f"stamp-{pid}"
     if not path.exists():
+        from .atomic import ensure_private_dir  # tempfile & co: only on a shell's first load
+
         ensure_private_dir(directory)
         _prune_stamps(directory)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, 0o600)

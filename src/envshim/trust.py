@@ -22,12 +22,12 @@ import os
 import re
 import sys
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
 
+from ._record import dataclass, field  # dataclasses without inspect: the export path
 from .project import ROOT_MARKERS
 
+TYPE_CHECKING = False  # not `from typing import …`: typing costs ms on every cd
 if TYPE_CHECKING:
     from .merge import Resolution
 

@@ -357,6 +357,9 @@ def test_shell_state_is_respected(kind, shell_env, home, tmp_path):
             assert "user-int-trap" in sh.capture("trap -p INT" if kind == "bash" else "trap")
         assert "-ONE" in sh.run(cd(tmp_path))
         assert "ONE" not in sh.env()
+        sh.run(set_var(sh, "ENVSHIM_QUIET", "1"))
+        assert "envshim:" not in sh.run(cd(project))  # the summary is silenced
+        assert sh.env()["ONE"] == "1"
     finally:
         sh.close()
 

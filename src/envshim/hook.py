@@ -179,8 +179,9 @@ def _stat(path: str) -> list[Any]:
 
 
 def _busy_dirs(environ: Mapping[str, str], root: str | None) -> set[str]:
-    """Directories whose mtime changes all the time: HOME and everything above it or above
-    the project root (a lock file in ~ would otherwise start envshim on every prompt)."""
+    """Directories whose mtime changes all the time: HOME, ~/.config and everything above
+    HOME or the project root (a lock file in ~ would otherwise start envshim on every
+    prompt). A config file created in one of them is picked up at the next ``cd``."""
     busy = {"/"}
     for start in (environ.get("HOME"), root):
         if start and os.path.isabs(start):
@@ -188,6 +189,10 @@ def _busy_dirs(environ: Mapping[str, str], root: str | None) -> set[str]:
             busy.update(str(d) for d in path.parents)
             if start == environ.get("HOME"):
                 busy.add(str(path))
+    home = environ.get("HOME", "")
+    config = environ.get("XDG_CONFIG_HOME") or (os.path.join(home, ".config") if home else "")
+    if config:  # where a missing ~/.config/mise would be watched from: many apps write here
+        busy.add(os.path.abspath(config))
     if root:
         busy.discard(root)
     return busy

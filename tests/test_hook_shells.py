@@ -417,3 +417,28 @@ def test_secret_file_and_user_store_edits_reload_without_allow(kind, shell_env, 
         assert sh.env()["MINE"] == "u-2"
     finally:
         sh.close()
+
+
+def test_with_direnv_too_nothing_is_loaded_twice_or_left_behind(shell_env, home, tmp_path):
+    """Both hooks installed, envshim's running first: a directory whose .envrc says
+    `use envshim` is direnv's; leaving it leaves nothing behind."""
+    direnv = need("direnv")
+    project = make_project(tmp_path, "proj", 'FROM_MISE = "m"\n')
+    (project / ".envrc").write_text("use envshim\n")
+    run_envshim("direnv", "install", env=shell_env, check=True)
+    allow(project, shell_env)
+    subprocess.run([direnv, "allow", str(project)], env=shell_env, check=True)
+    rc = f'eval "$({direnv} hook bash)"\n'  # then envshim's, which puts itself first
+    sh = Shell("bash", home, shell_env, tmp_path, rc_extra=rc)
+    try:
+        assert sh.capture("echo $PROMPT_COMMAND").startswith("_envshim_hook;_direnv_hook")
+        sh.run(cd(project))
+        env = sh.env()
+        assert env["FROM_MISE"] == "m" and "DIRENV_FILE" in env
+        assert "ENVSHIM_STATE" not in env or '"root":null' in env["ENVSHIM_STATE"]
+        sh.run(cd(tmp_path))
+        sh.run("true")
+        left = sh.env()
+        assert "FROM_MISE" not in left and "DIRENV_FILE" not in left
+    finally:
+        sh.close()

@@ -269,3 +269,14 @@ def test_revert_property(projects, clean_env, tmp_path, base, first, second, by_
             assert left.get(key) in (expected.get(key), start.get(key))
         else:
             assert left.get(key) == expected.get(key), key
+
+
+def test_a_directory_whose_envrc_uses_envshim_is_left_to_direnv(projects, clean_env):
+    table, (a, _b) = projects
+    table[a] = {"K": "v"}
+    allow(a)
+    loaded = apply(clean_env, hook.plan_hook(clean_env, str(a)))
+    (a / ".envrc").write_text("dotenv_if_exists\nuse envshim --env dev\n")
+    # direnv's hook may run after ours, before DIRENV_FILE is set: unload anyway
+    plan = hook.plan_hook(loaded, str(a / "sub"))
+    assert plan.emit == {"K": None} and plan.state.empty()

@@ -253,7 +253,7 @@ def plan_hook(
     notice = ""
     warnings: list[str] = []
 
-    if environ.get("DIRENV_FILE"):
+    if environ.get("DIRENV_FILE") or _direnv_uses_envshim(cwd):
         pass  # direnv manages this directory: unload ours, load nothing
     elif not os.path.isdir(cwd):
         pass  # the directory was deleted under the shell: unload
@@ -311,6 +311,28 @@ def plan_hook(
     shell_watch = _shell_watch(watch, _busy_dirs(environ, state.root))
     state.watch = [_stat(p) for p in shell_watch]
     return Plan(emit, state, shell_watch, summary, notice, warnings)
+
+
+def _direnv_uses_envshim(cwd: str) -> bool:
+    """The nearest ``.envrc`` says ``use envshim``: direnv loads this directory, whichever
+    prompt hook runs first (DIRENV_FILE is only set once direnv's own hook has run)."""
+    directory = cwd
+    while True:
+        envrc = os.path.join(directory, ".envrc")
+        if os.path.isfile(envrc):
+            try:
+                with open(envrc, encoding="utf-8", errors="replace") as fh:
+                    text = fh.read(65536)
+            except OSError:
+                return False
+            return any(
+                line.strip().startswith(("use envshim", "use_envshim"))
+                for line in text.splitlines()
+            )
+        parent = os.path.dirname(directory)
+        if parent == directory:
+            return False
+        directory = parent
 
 
 def _summary(emit: Mapping[str, str | None], current: Mapping[str, str]) -> str:

@@ -29,13 +29,14 @@ import sys
 import time
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 from ._record import dataclass, field  # dataclasses without inspect: the export path
 from .errors import ConfigError, EnvshimError, UsageError
 
+TYPE_CHECKING = False  # not `from typing import …`: typing costs ms on every cd
 if TYPE_CHECKING:
     import argparse
+    from typing import Any
 
 STATE_VAR = "ENVSHIM_STATE"
 SHELLS = ("bash", "zsh", "fish")

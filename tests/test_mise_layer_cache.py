@@ -9,12 +9,13 @@ import time
 from pathlib import Path
 
 from conftest import VECTORS, need_vectors, run_envshim
-from envshim.layers.mise_config import CACHE_NAME
+from envshim.layers.mise_config import CACHE_DIR
 from envshim.resolve import resolve
 
 
-def _cache_file(env: dict[str, str]) -> Path:
-    return Path(env["XDG_CACHE_HOME"]) / "envshim" / CACHE_NAME
+def _cache_file(env: dict[str, str], config: Path) -> Path:
+    name = str(config).replace("%", "%25").replace("/", "%2F")
+    return Path(env["XDG_CACHE_HOME"]) / "envshim" / CACHE_DIR / name
 
 
 def test_edit_is_seen_and_cache_is_private(tmp_path: Path, clean_env: dict[str, str]):
@@ -23,7 +24,7 @@ def test_edit_is_seen_and_cache_is_private(tmp_path: Path, clean_env: dict[str, 
     config = proj / "mise.toml"
     config.write_text('[env]\nA = "one"\nWHEN = 1979-05-27\n')
     assert resolve(proj, environ=clean_env)["A"] == "one"
-    cache = _cache_file(clean_env)
+    cache = _cache_file(clean_env, config)
     assert stat.S_IMODE(cache.stat().st_mode) == 0o600
     assert stat.S_IMODE(cache.parent.stat().st_mode) == 0o700
     # same size, same second: only mtime_ns/inode tell the versions apart
@@ -38,8 +39,8 @@ def test_damaged_cache_is_ignored(tmp_path: Path, clean_env: dict[str, str]):
     proj = tmp_path / "proj"
     proj.mkdir()
     (proj / "mise.toml").write_text('[env]\nA = "x"\n')
-    cache = _cache_file(clean_env)
-    cache.parent.mkdir(parents=True, mode=0o700)
+    cache = _cache_file(clean_env, proj / "mise.toml")
+    cache.parent.mkdir(parents=True, mode=0o700)  # a damaged entry for this very config
     cache.write_bytes(b"\x00garbage\xff")
     assert resolve(proj, environ=clean_env)["A"] == "x"
     assert resolve(proj, environ=clean_env)["A"] == "x"
@@ -51,7 +52,7 @@ def test_cache_off(tmp_path: Path, clean_env: dict[str, str]):
     (proj / "mise.toml").write_text('[env]\nA = "x"\n')
     env = {**clean_env, "ENVSHIM_NO_CACHE": "1"}
     assert resolve(proj, environ=env)["A"] == "x"
-    assert not _cache_file(env).exists()
+    assert not _cache_file(env, proj / "mise.toml").parent.exists()
 
 
 def test_no_plaintext_secret_in_the_cache(tmp_path: Path, home: Path, clean_env: dict[str, str]):
@@ -66,7 +67,7 @@ def test_no_plaintext_secret_in_the_cache(tmp_path: Path, home: Path, clean_env:
     out = run_envshim("export", "--format", "json", env=clean_env, cwd=proj)
     assert out.returncode == 0, out.stderr
     assert "inline s3cret" in out.stdout
-    cached = _cache_file(clean_env).read_bytes()
+    cached = _cache_file(clean_env, proj / "mise.toml").read_bytes()
     assert b"inline s3cret" not in cached and "inline s3cret ✓".encode() not in cached
     assert resolve(proj, environ=clean_env).vars["INLINE_SECRET"].secret
 

@@ -10,10 +10,10 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ._record import dataclass  # dataclasses without inspect: the export path
 from .errors import ConfigError, DecryptError
 
 _ARMOR_BEGIN = "-----BEGIN AGE ENCRYPTED FILE-----"

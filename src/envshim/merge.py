@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 
+from ._record import dataclass, field  # dataclasses without inspect: the export path
 from .model import Origin, ResolvedVar
 
 

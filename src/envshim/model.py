@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from ._record import dataclass, field  # dataclasses without inspect: the export path
 
 # Layers, lowest to highest precedence (DESIGN.md §2).
 BASE = "base"

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
+from ._record import dataclass  # dataclasses without inspect: the export path
 from .errors import ConfigError
+
+TYPE_CHECKING = False  # not `from typing import …`: typing costs ms on every cd
+if TYPE_CHECKING:
+    from typing import Any
 
 OPTIONS_FILE = "envshim.toml"
 # A directory holding one of these is a project root when no envshim.toml is above.

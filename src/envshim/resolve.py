@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from typing import Any
 
 from .errors import UsageError
 from .layers.base import Entry, LayerContext
 from .merge import Merger, Resolution
 from .model import Origin
 from .project import find_project
+
+TYPE_CHECKING = False  # not `from typing import …`: typing costs ms on every cd
+if TYPE_CHECKING:
+    from typing import Any
 
 MISSING_KEY_MODES = ("error", "warn", "skip")
 

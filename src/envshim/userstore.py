@@ -29,11 +29,14 @@ import re
 import sys
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
+from ._record import dataclass  # dataclasses without inspect: the export path
 from .errors import ConfigError, DecryptError, UsageError
+
+TYPE_CHECKING = False  # not `from typing import …`: typing costs ms on every cd
+if TYPE_CHECKING:
+    from typing import Any
 
 META = "meta.json"
 ENCRYPTED = "values.age"

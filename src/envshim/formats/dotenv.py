@@ -15,8 +15,7 @@ Every binding keeps its 1-based line number so that errors can name it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
+from .._record import dataclass  # dataclasses without inspect: the export path
 from ..errors import ConfigError
 
 _DOUBLE_ESCAPES = {"n": "\n", "t": "\t", "r": "\r", '"': '"', "\\": "\\", "$": "$", "'": "'"}

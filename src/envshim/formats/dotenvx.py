@@ -22,10 +22,10 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .._record import dataclass  # dataclasses without inspect: the export path
 from ..errors import ConfigError, DecryptError
 from .age import NoMatchingKey
 

@@ -28,7 +28,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
 
 from ..errors import ConfigError, MissingRequiredError
 from ..layers.base import LayerContext
@@ -45,6 +44,10 @@ from .mise_template import (
     needs_template,
     render,
 )
+
+TYPE_CHECKING = False  # not `from typing import …`: typing costs ms on every cd
+if TYPE_CHECKING:
+    from typing import Any
 
 _DIRECTIVES = ("file", "path", "envshim")
 _VALUE_KEYS = frozenset({"value", "default", "required", "age", "redact", "tools", "format"})
@@ -103,7 +106,6 @@ def load_configs(ctx: LayerContext) -> list[MiseConfig]:
         path = Path(item.path)
         ctx.read(path)
         configs.append(read_config(path, config_root(path, home, item.is_global), cache))
-    cache.save()
     return configs
 
 

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
 
 from ..errors import ConfigError
 
-CACHE_NAME = "mise-configs.v1.marshal"
-_CACHE_LIMIT = 64
+TYPE_CHECKING = False  # not `from typing import …`: typing costs ms on every cd
+if TYPE_CHECKING:
+    from typing import Any
+
+CACHE_DIR = "mise-configs.v1"
 
 
 class EnvTable:
@@ -128,28 +130,16 @@ def _raw_value(text: str, line: int | None) -> str | None:
 class ConfigCache:
     """Parsed ``[env]`` tables (never secrets in clear: inline age values stay ciphertext).
 
-    One ``marshal`` file in the user's cache directory, keyed by path and
-    ``(mtime_ns, size, inode)``, so a warm export does not import ``tomllib``.
-    Written atomically, 0600 in a 0700 directory; any damage just means a re-parse.
+    One small ``marshal`` file per config in the user's cache directory, keyed by
+    the path and ``(mtime_ns, size, inode)``, so a warm export reads only the
+    configs it needs and does not import ``tomllib``. Written atomically, 0600 in
+    a 0700 directory; any damage just means a re-parse.
     """
 
-    __slots__ = ("dirty", "entries", "path")
+    __slots__ = ("directory",)
 
-    def __init__(self, path: str | None) -> None:
-        self.path = path
-        self.dirty = False
-        self.entries: dict[str, Any] = {}
-        if path is None:
-            return
-        import marshal
-
-        try:
-            with open(path, "rb") as fh:
-                loaded = marshal.loads(fh.read())  # load(fh) reads in small pieces: 5x slower
-        except (OSError, EOFError, ValueError, TypeError):
-            return
-        if isinstance(loaded, dict):
-            self.entries = loaded
+    def __init__(self, directory: str | None) -> None:
+        self.directory = directory
 
     @classmethod
     def for_environ(cls, environ: Any) -> ConfigCache:
@@ -158,40 +148,46 @@ class ConfigCache:
         base = environ.get("XDG_CACHE_HOME") or (
             os.path.join(environ["HOME"], ".cache") if environ.get("HOME") else None
         )
-        return cls(os.path.join(base, "envshim", CACHE_NAME) if base else None)
+        return cls(os.path.join(base, "envshim", CACHE_DIR) if base else None)
+
+    def _file(self, key: str) -> str:
+        name = key.replace("%", "%25").replace("/", "%2F")
+        if len(name.encode()) > 200:  # a file name holds 255 bytes
+            import zlib
+
+            name = f"{zlib.crc32(key.encode()):08x}-{name[-120:]}"
+        return os.path.join(self.directory or "", name)
 
     def get(self, key: str, stamp: tuple[int, int, int]) -> Any:
-        entry = self.entries.get(key)
-        if isinstance(entry, tuple) and len(entry) == 2 and entry[0] == stamp:
-            return entry[1]
+        if self.directory is None:
+            return None
+        import marshal
+
+        try:
+            with open(self._file(key), "rb") as fh:
+                entry = marshal.loads(fh.read())  # marshal.load(fh) reads in small pieces
+        except (OSError, EOFError, ValueError, TypeError):
+            return None
+        if isinstance(entry, tuple) and len(entry) == 3 and entry[0] == key and entry[1] == stamp:
+            return entry[2]
         return None
 
     def put(self, key: str, stamp: tuple[int, int, int], raw: Any) -> None:
-        if self.path is None:
-            return
-        self.entries.pop(key, None)
-        self.entries[key] = (stamp, raw)
-        while len(self.entries) > _CACHE_LIMIT:
-            del self.entries[next(iter(self.entries))]
-        self.dirty = True
-
-    def save(self) -> None:
-        if not self.dirty or self.path is None:
+        if self.directory is None:
             return
         import marshal
 
-        directory = os.path.dirname(self.path)
-        tmp = f"{self.path}.{os.getpid()}.tmp"
+        path = self._file(key)
+        tmp = f"{path}.{os.getpid()}.tmp"
         try:
-            os.makedirs(directory, mode=0o700, exist_ok=True)
+            os.makedirs(self.directory, mode=0o700, exist_ok=True)
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
             with os.fdopen(fd, "wb") as fh:
-                marshal.dump(self.entries, fh)
-            os.replace(tmp, self.path)
+                fh.write(marshal.dumps((key, stamp, raw)))
+            os.replace(tmp, path)
         except (OSError, ValueError):  # a cache that cannot be written is only slower
             if os.path.exists(tmp):
                 os.unlink(tmp)
-        self.dirty = False
 
 
 def _index_lines(text: str) -> list[tuple[dict[str, int], int | None]]:

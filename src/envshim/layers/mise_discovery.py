@@ -19,7 +19,8 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+
+from .._record import dataclass  # dataclasses without inspect: the export path
 
 # Within one directory, lowest first. "conf.d" entries stand for every *.toml in it, sorted.
 PROJECT_FILES = (

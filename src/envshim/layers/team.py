@@ -23,11 +23,14 @@ in the repository is what envshim exists to prevent.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 from ..errors import ConfigError, DecryptError
 from ..model import TEAM, Origin
 from .base import Entry, LayerContext
+
+TYPE_CHECKING = False  # not `from typing import …`: typing costs ms on every cd
+if TYPE_CHECKING:
+    from typing import Any
 
 CONVENTIONAL = ("secrets.enc.env", "secrets.enc.yaml", "secrets.enc.json", "secrets.env.age")
 PROFILE_CONVENTIONAL = (

@@ -6,10 +6,10 @@ Modules are imported on demand so that ``export bash`` never loads ``json``.
 from __future__ import annotations
 
 from importlib import import_module
-from typing import TYPE_CHECKING
 
 from ..errors import UsageError
 
+TYPE_CHECKING = False  # not `from typing import …`: typing costs ms on every cd
 if TYPE_CHECKING:
     from .base import Renderer
 

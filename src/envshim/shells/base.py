@@ -11,11 +11,14 @@ from __future__ import annotations
 import re
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any
 
+from .._record import dataclass, field  # dataclasses without inspect: the export path
 from ..errors import ConfigError
 from ..model import Origin
+
+TYPE_CHECKING = False  # not `from typing import …`: typing costs ms on every cd
+if TYPE_CHECKING:
+    from typing import Any
 
 NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 _SAFE_RE = re.compile(r"[A-Za-z0-9+,\-./=_]+\Z")

@@ -1,0 +1,77 @@
+"""envshim._record behaves as dataclasses does for what envshim uses (it replaces it on the export path)."""
+
+from __future__ import annotations
+
+import dataclasses
+import subprocess
+import sys
+
+import pytest
+
+from envshim import _record
+
+
+def _pair(frozen: bool, slots: bool):
+    made = []
+    for mod in (dataclasses, _record):
+
+        @mod.dataclass(frozen=frozen, slots=slots)
+        class Point:
+            x: int
+            y: str = "y"
+            tags: list[str] = mod.field(default_factory=list)
+            hidden: str | None = mod.field(default=None, repr=False)
+
+            def total(self) -> str:
+                return f"{self.x}{self.y}"
+
+        made.append(Point)
+    return made
+
+
+@pytest.mark.parametrize("frozen", [False, True])
+@pytest.mark.parametrize("slots", [False, True])
+def test_same_behaviour_as_dataclasses(frozen: bool, slots: bool):
+    real, ours = _pair(frozen, slots)
+    for cls in (real, ours):
+        a, b = cls(1), cls(1)
+        assert a == b and a.y == "y" and a.tags == [] and a.tags is not b.tags
+        assert cls(2, "z", ["t"], "h") != a and a.total() == "1y"
+        assert cls(x=3, y="q").y == "q"
+        assert a != (1, "y")
+        with pytest.raises(TypeError):
+            cls()
+    assert repr(ours(1, "z")).endswith("Point(x=1, y='z', tags=[])")
+    assert repr(real(1, "z")).split(".")[-1] == repr(ours(1, "z")).split(".")[-1]
+    if frozen:
+        assert hash(ours(1, "y", ())) == hash(ours(1, "y", ())) == hash(real(1, "y", ()))
+        with pytest.raises(AttributeError):
+            ours(1).x = 2
+    else:
+        o = ours(1)
+        o.x = 5
+        assert o.x == 5
+        assert ours.__hash__ is None
+    if slots:
+        assert not hasattr(ours(1), "__dict__")
+        with pytest.raises(AttributeError):
+            ours(1).other = 1  # type: ignore[attr-defined]
+
+
+def test_export_path_does_not_import_dataclasses_or_typing(tmp_path, clean_env):
+    (tmp_path / "mise.toml").write_text('[env]\nA = "{{config_root}}"\n_.path = "bin"\n')
+    code = (
+        "import sys; sys.argv = ['envshim', 'export', 'bash', sys.argv[1]]\n"
+        "from envshim.cli import main\n"
+        "rc = main()\n"
+        "heavy = sorted(m for m in ('dataclasses', 'inspect', 'typing', 'tomllib', 'shutil') if m in sys.modules)\n"
+        "print('HEAVY', heavy, rc, file=sys.stderr)\n"
+    )
+    for _ in range(2):  # the second run is served by the parsed-config cache
+        out = subprocess.run(
+            [sys.executable, "-c", code, str(tmp_path)],
+            env=clean_env,
+            capture_output=True,
+            text=True,
+        )
+    assert "HEAVY [] 0" in out.stderr, out.stderr

@@ -422,3 +422,16 @@ def test_yaml_comments_readable_by_sops(team: Team) -> None:
     for word in ("top", "a-eol", "c3", "c4", "c5", "in list", "after", "g-eol", "under e", "end"):
         assert f"# {word}" in proc.stdout, word
         assert f"# {word}" in sops.open_document(path, team.ids()).plaintext(), word
+
+
+def test_set_nested_yaml_key_goes_under_its_parent(team: Team) -> None:
+    plain = team.root / "in.yaml"
+    plain.write_text("app:\n  db:\n    user: u\n")
+    path = team.root / "secrets.enc.yaml"
+    sops.encrypt_plaintext(plain, path, creation_rule(path))
+    doc = sops.open_document(path, team.ids())
+    doc.set("app__db__host", "h")
+    doc.set("TOP_LEVEL", "t")
+    doc.save()
+    back = json.loads(team.sops("decrypt", "--output-type", "json", str(path)).stdout)
+    assert back == {"app": {"db": {"user": "u", "host": "h"}}, "TOP_LEVEL": "t"}

@@ -239,10 +239,18 @@ def _set(args: argparse.Namespace, ctx: Any) -> int:
         raise UsageError(
             "sops dotenv files cannot hold a literal backslash-n; use a yaml or json file"
         )
+    new_file = not path.exists()
     doc.set(args.key, value)
     doc.save()
     sys.stderr.write(f"envshim: set {args.key} in {path}\n")
+    if new_file:
+        _say_recipients(doc.md.recipients())
     return 0
+
+
+def _say_recipients(recipients: list[str]) -> None:
+    """Who a new file is readable by (from .sops.yaml): shown, so a pulled change cannot add someone unseen."""
+    sys.stderr.write("envshim: encrypted for " + ", ".join(recipients) + " (from .sops.yaml)\n")
 
 
 def _rm(args: argparse.Namespace, ctx: Any) -> int:
@@ -285,7 +293,9 @@ def _encrypt(args: argparse.Namespace, ctx: Any) -> int:
         )
     if sops.is_sops_file(src):
         raise ConfigError("already a sops file", path=src, hint="use `envshim secrets edit`")
-    sops.encrypt_plaintext(src, out, _rule_for(out))
+    rule = _rule_for(out)
+    sops.encrypt_plaintext(src, out, rule)
+    _say_recipients([r for group in rule.groups for r in group])
     sys.stderr.write(
         f"envshim: wrote {out}; now delete the plaintext {src.name} (and if it was ever "
         "committed, purge it from git history and rotate its values)\n"

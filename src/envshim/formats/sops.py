@@ -303,8 +303,12 @@ class SopsDocument:
         top = self.branches[0]
         if isinstance(top, Pairs):
             top.append([name, value])
-        else:
-            top[name] = value
+            return
+        # yaml/json: `app__db__host` goes under an existing `app: {db: …}` mapping
+        parent, rest = top, name.split("__")
+        while len(rest) > 1 and isinstance(parent.get(rest[0]), dict):
+            parent, rest = parent[rest[0]], rest[1:]
+        parent["__".join(rest)] = value
 
     def remove(self, name: str) -> None:
         from .sops_tree import Pairs

@@ -435,3 +435,20 @@ def test_set_nested_yaml_key_goes_under_its_parent(team: Team) -> None:
     doc.save()
     back = json.loads(team.sops("decrypt", "--output-type", "json", str(path)).stdout)
     assert back == {"app": {"db": {"user": "u", "host": "h"}}, "TOP_LEVEL": "t"}
+
+
+def test_truncated_age_header_is_damage_not_missing_key(team: Team) -> None:
+    plain = team.root / "in.env"
+    plain.write_text("A=1\n")
+    path = team.root / "secrets.enc.env"
+    sops.encrypt_plaintext(plain, path, creation_rule(path))
+    lines = path.read_text().splitlines(keepends=True)
+    i = next(n for n, ln in enumerate(lines) if ln.startswith("sops_age__list_0__map_enc="))
+    head, _, body = lines[i].partition("=")
+    chunks = body.split("\\n")
+    lines[i] = head + "=" + "\\n".join(chunks[:2] + chunks[-3:])  # header lines cut out
+    path.write_text("".join(lines))
+    with pytest.raises(DecryptError) as exc:
+        sops.decrypt_file(path, team.ids("alice"))
+    assert "damaged" in str(exc.value) and "secrets.enc.env" in str(exc.value)
+    assert team.sops("decrypt", str(path), check=False).returncode != 0  # sops agrees it is broken

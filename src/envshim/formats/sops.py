@@ -156,6 +156,13 @@ def recover_data_key(md: Metadata, identities: list[Identity], path: Path) -> by
             for candidates in (matching, others):
                 if candidates and part is None:
                     part = unwrap(key.enc, candidates)
+            if part is None and matching:
+                # our own key is a recipient, yet its stanza does not open: damaged, not unauthorised
+                raise DecryptError(
+                    f"the data key wrapped for {wanted} cannot be unwrapped (damaged age header)",
+                    path=path,
+                    hint="the file is damaged; restore it from git",
+                )
             if part is not None:
                 break
         if part is not None:

@@ -366,3 +366,33 @@ def test_edit_yaml_keeps_comments(project: dict, tmp_path: Path) -> None:
     assert user_line in after.splitlines()  # unchanged value and its comment keep their ciphertext
     out = _sops_decrypt(project, root / "secrets.enc.yaml")
     assert "# database" in out and "# login" in out and "pw: new" in out
+
+
+def test_profile_secrets(project: dict) -> None:
+    root, env = project["root"], project["env"]
+    run_envshim("secrets", "set", "SHARED", "-", env=env, cwd=root, input="s", check=True)
+    run_envshim(
+        "secrets",
+        "--env",
+        "staging",
+        "set",
+        "DB",
+        "-",
+        env=env,
+        cwd=root,
+        input="stage-db",
+        check=True,
+    )
+    assert _sops_decrypt(project, root / "secrets.staging.enc.env") == "DB=stage-db\n"
+    assert _sops_decrypt(project, root / "secrets.enc.env") == "SHARED=s\n"
+    staged = run_envshim(
+        "secrets", "--env", "staging", "list", "--reveal", env=env, cwd=root, check=True
+    ).stdout
+    assert "stage-db" in staged and "SHARED" in staged
+    plain = run_envshim("secrets", "list", env=env, cwd=root, check=True).stdout
+    assert "DB " not in plain and "SHARED" in plain
+    # recipients rm/add re-key the profile's file too, even when no profile is active
+    assert (
+        "secrets.staging.enc.env"
+        in run_envshim("recipients", "list", env=env, cwd=root, check=True).stdout
+    )

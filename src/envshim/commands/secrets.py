@@ -224,6 +224,14 @@ def _target_for_write(args: argparse.Namespace, ctx: Any, key: str | None) -> tu
         for path, doc in reversed(docs):
             if key in doc.names():
                 return path, doc
+    if getattr(args, "env", None) and ctx.profiles:
+        # `--env staging` with a new key: the profile's own file (created on first use)
+        profile = ctx.profiles[-1]
+        for path, doc in reversed(docs):
+            if f".{profile}." in path.name:
+                return path, doc
+        path = ctx.root / NEW_FILE.replace("secrets.", f"secrets.{profile}.", 1)
+        return path, sops.empty_document(path, _rule_for(path))
     if docs:
         return docs[0]
     path = ctx.root / NEW_FILE

@@ -199,6 +199,11 @@ def _read_value(args: argparse.Namespace) -> str:
         value = sys.stdin.read()
         if value.endswith("\n"):
             value = value[:-1]  # what `echo` or a here-string adds
+        if not value and args.value is None:
+            raise UsageError(
+                f"no value for {args.key} on stdin",
+                hint="pipe it in, or pass - to set an empty value",
+            )
         return value
     import getpass
 

@@ -228,9 +228,17 @@ def test_passphrase_file_prompts_on_terminal(tmp_path: Path, clean_env: dict[str
             [sys.executable, "-c", code],
             {**clean_env, "SOPS_AGE_KEY_FILE": str(key)},
         )
+    import select
+    import signal
+    import time
+
     out = b""
     sent = False
-    while True:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([fd], [], [], 1.0)
+        if not ready:
+            continue
         try:
             chunk = os.read(fd, 1024)
         except OSError:
@@ -241,6 +249,8 @@ def test_passphrase_file_prompts_on_terminal(tmp_path: Path, clean_env: dict[str
         if not sent and b"Passphrase" in out:
             os.write(fd, b"passphrase\n")
             sent = True
+    else:
+        os.kill(pid, signal.SIGKILL)  # never hang the suite
     os.waitpid(pid, 0)
     expected = (base / "mockRecipient.txt").read_text().strip()
     assert sent

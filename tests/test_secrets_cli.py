@@ -148,8 +148,11 @@ def test_canary_never_leaks(project: dict, tmp_path: Path) -> None:
     seen_in_argv |= scan_argv()
     proc.stdin.write(canary)
     proc.stdin.close()
-    while proc.poll() is None:
+    deadline = time.monotonic() + 120
+    while proc.poll() is None and time.monotonic() < deadline:
         seen_in_argv |= scan_argv()
+    if proc.poll() is None:
+        proc.kill()
     out, err = proc.stdout.read(), proc.stderr.read()
     assert proc.returncode == 0, err
     assert not seen_in_argv

@@ -257,6 +257,12 @@ def test_edit_unloads_until_allow_and_untrusted_unloads_previous(kind, shell_env
         out = sh.run(f"{hook_command_word()} allow")
         assert "envshim: +ONE" in out
         assert sh.env()["ONE"] == "2"
+        # a revoked trust unloads at the next prompt
+        run_envshim("deny", str(project), env=shell_env, check=True)
+        out = sh.run("true")
+        assert "envshim: -ONE" in out and "is not allowed" in out
+        run_envshim("allow", str(project), env=shell_env, check=True)
+        assert "envshim: +ONE" in sh.run("true")
 
         out = sh.run(cd(other))
         assert f"envshim: {other} is not allowed; run `envshim allow` to trust mise.toml" in out

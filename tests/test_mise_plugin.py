@@ -105,3 +105,11 @@ def test_plugins_section_with_a_local_path(clean_env, tmp_path):
     proc = mise(env, project, "env", "--json")
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["MY_TOKEN"] == "t"
+
+
+def test_resources_are_found():
+    from envshim import resources
+
+    assert (resources.mise_plugin_dir() / "hooks" / "mise_env.lua").is_file()
+    names = {p.name for p in resources.shell_dir().iterdir()}
+    assert {"envshim.bash", "envshim.zsh", "envshim.fish", "direnv.sh"} <= names

@@ -381,6 +381,37 @@ CORPUS: dict[str, tuple[dict[str, str], str, dict[str, str]]] = {
         "sub",
         {},
     ),
+    "$VAR in _.path and _.file, and PATH = … in [env]": (
+        {
+            "mise.toml": """
+                [env]
+                X = "xdir"
+                PATH = "/custom:$PATH"
+                SEES_PATH = "$PATH"
+                _.path = ["$HOME/hb", "{{env.X}}/bin", "${X}/b2"]
+                _.file = ["${X}.env", "$HOME/g.env"]
+                """,
+            "xdir.env": "F=1\n",
+            "~/g.env": "G=2\n",
+        },
+        ".",
+        {},
+    ),
+    "false and default across parent and child": (
+        {
+            "mise.toml": '[env]\nA = "parent"\nB = "parent"\nC = ""\nD = "parent"\n',
+            "child/mise.toml": """
+                [env]
+                A = false
+                B = { default = "child: not used" }
+                C = { default = "child: parent left it empty" }
+                E = "${A:-A is gone}|$B|$C"
+                D = { value = false }
+                """,
+        },
+        "child",
+        {"A": "from the shell"},
+    ),
     "spaces and unicode in paths": (
         {
             "dir with spaces/ünï ✓/mise.toml": """

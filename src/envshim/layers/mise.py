@@ -237,9 +237,12 @@ class _Evaluator:
         self.home = ctx.environ.get("HOME")
         self.secret_seen = False
         self.required: list[tuple[str, str | None, Origin, bool]] = []
+        self.path_assigned: list[str | None] = []  # `PATH = …` entries: seen, never exported
 
     # what templates and $VAR see: the base environment and every entry so far
     def lookup(self, key: str) -> str | None:
+        if key == "PATH" and self.path_assigned:
+            return self.path_assigned[-1]
         var = self.merger.vars.get(key)
         if var is not None:
             if var.secret and var.value is not None:
@@ -307,6 +310,9 @@ class _Evaluator:
             if value is _SKIP:
                 return
         if value is False:
+            if key == "PATH":
+                self.assign_path(None, origin)
+                return
             self.merger.unset(key, origin)
             return
         if value is True:
@@ -331,7 +337,18 @@ class _Evaluator:
                 line=line,
                 hint="use a string, an integer or a boolean",
             )
+        if key == "PATH":
+            self.assign_path(text, origin)
+            return
         self.merger.set(key, text, origin, secret=secret or self.secret_seen)
+
+    def assign_path(self, value: str | None, origin: Origin) -> None:
+        """mise lets later entries see a `PATH = …` value but exports PATH from `_.path` only."""
+        self.path_assigned.append(value)
+        self.ctx.warnings.append(
+            f"{origin.path}:{origin.line}: PATH is not exported from [env] (mise ignores it too); "
+            "use _.path to add directories"
+        )
 
     def table_value(
         self,
@@ -434,18 +451,6 @@ class _Evaluator:
             )
         return text
 
-    def template_only(self, text: str, config: MiseConfig, line: int | None, scope: Scope) -> str:
-        if not needs_template(text):
-            return text
-        try:
-            return render(text, scope)
-        except Unsupported as exc:
-            raise _Blocked(_Where(config.name, line, exc.construct)) from None
-        except Undefined as exc:
-            raise ConfigError(
-                f"{exc.expr}: {exc.name} is not defined", path=config.path, line=line
-            ) from None
-
     # _.path
     def path_directive(
         self, arg: Any, config: MiseConfig, scope: Scope, origin: Origin
@@ -462,7 +467,7 @@ class _Evaluator:
                     path=config.path,
                     line=origin.line,
                 )
-            text = self.template_only(item, config, origin.line, scope)
+            text = self.evaluate(item, config, origin.line, scope, "_.path")
             for part in reversed(text.split(":")):  # mise adds a:b as b, a
                 if part:
                     out.append(normalize(config.root, part, self.home))
@@ -482,7 +487,7 @@ class _Evaluator:
                     "_.file takes a path or an array of paths", path=config.path, line=origin.line
                 )
             target = normalize(
-                config.root, self.template_only(item, config, origin.line, scope), self.home
+                config.root, self.evaluate(item, config, origin.line, scope, "_.file"), self.home
             )
             files, searched = expand_glob(target)
             if searched is not None:

@@ -280,3 +280,17 @@ def test_a_directory_whose_envrc_uses_envshim_is_left_to_direnv(projects, clean_
     # direnv's hook may run after ours, before DIRENV_FILE is set: unload anyway
     plan = hook.plan_hook(loaded, str(a / "sub"))
     assert plan.emit == {"K": None} and plan.state.empty()
+
+
+def test_a_value_already_in_place_is_not_recorded(projects, clean_env, tmp_path):
+    """Without a state (lost, or a shell started with the values already set), a value
+    equal to what the project sets is not envshim's change: no copy goes to the state."""
+    table, (a, _b) = projects
+    table[a] = {"TOKEN": "already-set-secret", "NEW": "n"}
+    allow(a)
+    start = dict(clean_env, TOKEN="already-set-secret")
+    plan = hook.plan_hook(start, str(a))
+    assert set(plan.state.prev) == {"NEW"}
+    assert "already-set-secret" not in plan.state.encode()
+    left = apply(apply(start, plan), hook.plan_hook(apply(start, plan), str(tmp_path)))
+    assert left == start

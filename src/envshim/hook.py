@@ -294,6 +294,8 @@ def plan_hook(
         watch.append(trust.trust_dir(places) / "x")  # allow/deny rename a file into it
 
     for name, value in sorted(loaded.items()):
+        if base.get(name) == value:
+            continue  # not changed by envshim: nothing to revert, and no copy of it kept
         state.prev[name] = base.get(name)
         state.hashes[name] = UNSET if value is None else value_hash(key, name, value)
     final = dict(base)

@@ -269,3 +269,45 @@ def test_multiline_string_does_not_confuse_line_numbers(tmp_path: Path, clean_en
     proj = _bad(tmp_path, {"mise.toml": text})
     proc = run_envshim("export", "--format", "json", env=clean_env, cwd=proj)
     _assert_one_line_error(proc, f"{proj}/mise.toml:5", ["FLOAT", "float"])
+
+
+_TEMPLATE_PIECES = st.sampled_from(
+    ["{{ env.A }}", "{{env.A}}", "{{ env?.A }}", "{{ env.NOPE | default(value='d') }}",
+     "{{ get_env(name='HOME') }}", "{{ get_env(name='NOPE', default='g') }}", "{{ config_root }}",
+     "{{cwd}}", "{# c #}", "{{ 'lit' }}", "{{ env['A'] }}", "$A", "${A}", "$$", "x", " ", "-",
+     "é", "}", "${NOPE:-n}"]
+)  # fmt: skip
+_TEMPLATED = st.lists(
+    st.lists(_TEMPLATE_PIECES, min_size=1, max_size=6).map("".join), min_size=4, max_size=12
+)
+
+
+@settings(
+    max_examples=6, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(values=_TEMPLATED)
+def test_templates_match_mise(
+    values: list[str], tmp_path_factory: pytest.TempPathFactory, clean_env
+):
+    """Random mixtures of the supported Tera forms and $-syntax render exactly as in mise."""
+    tmp = tmp_path_factory.mktemp("tera")
+    body = "".join(f'V{i} = "{v}"\n' for i, v in enumerate(values))
+    (tmp / "mise.toml").write_text(f'[env]\nA = "a$$"\n{body}', encoding="utf-8")
+    env = {**clean_env, "MISE_TRUSTED_CONFIG_PATHS": str(tmp)}
+    theirs = subprocess.run(
+        [need("mise"), "env", "--json"],
+        cwd=tmp,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert theirs.returncode == 0, theirs.stderr
+    ours = run_envshim("export", "--format", "json", env=env, cwd=tmp)
+    assert ours.returncode == 0, ours.stderr
+    import json
+
+    expected, got = json.loads(theirs.stdout), json.loads(ours.stdout)
+    expected.pop("PATH", None)
+    got.pop("PATH", None)
+    assert got == expected

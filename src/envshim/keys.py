@@ -155,9 +155,20 @@ def parse_identities(text: str, source: str, warnings: list[str] | None = None) 
     return out
 
 
+def _read_key_file(path: Path) -> bytes:
+    try:
+        check_private(path)
+        return path.read_bytes()
+    except OSError as exc:
+        raise DecryptError(
+            f"cannot read the key file ({exc.strerror or type(exc).__name__})",
+            path=path,
+            hint="check its owner and permissions",
+        ) from None
+
+
 def _identities_from_file(path: Path, warnings: list[str] | None) -> list[Identity]:
-    check_private(path)
-    data = path.read_bytes()
+    data = _read_key_file(path)
     head = data.lstrip()[:64].decode("ascii", "replace")
     if head.startswith((_ARMOR_BEGIN, _AGE_MAGIC)):
         text = _unlock_passphrase_file(data, str(path))
@@ -194,8 +205,7 @@ def _ssh_public(path: Path, data: bytes) -> str:
 def _ssh_identity(path: Path, warnings: list[str] | None) -> list[Identity]:
     from pyrage import ssh
 
-    check_private(path)
-    data = path.read_bytes()
+    data = _read_key_file(path)
     try:
         ident = ssh.Identity.from_buffer(data)
         recipient = _ssh_public(path, data)

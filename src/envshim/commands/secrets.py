@@ -137,6 +137,12 @@ def _rule_for(path: Path) -> Any:
 # --- actions ------------------------------------------------------------------
 
 
+def _relative(where: str, cwd: Path) -> str:
+    """``path:line`` with the path relative to the working directory when it is below it."""
+    prefix = str(cwd) + os.sep
+    return where[len(prefix) :] if where.startswith(prefix) else where
+
+
 def _list(args: argparse.Namespace, ctx: Any) -> int:
     from .common import mask
 
@@ -162,10 +168,9 @@ def _list(args: argparse.Namespace, ctx: Any) -> int:
         sys.stderr.write("envshim: no team secrets in this project\n")
         return 0
     width = max(len(k) for k, _v, _w in rows)
-    out = []
-    for key, value, where in rows:
-        shown = value if args.reveal else mask(value)
-        out.append(f"{key:<{width}}  {shown}  {where}")
+    shown_rows = [(k, v if args.reveal else mask(v), _relative(w, ctx.cwd)) for k, v, w in rows]
+    vwidth = max(len(v) for _k, v, _w in shown_rows)
+    out = [f"{k:<{width}}  {v:<{vwidth}}  {w}" for k, v, w in shown_rows]
     sys.stdout.write("\n".join(out) + "\n")
     return 0
 

@@ -128,3 +128,32 @@ def test_add_without_access_changes_nothing(team: dict) -> None:
     )
     assert r.returncode == 1 and "recipients add" in r.stderr
     assert {p.name: p.read_bytes() for p in root.iterdir() if p.is_file()} == before
+
+
+def test_age_files_follow_the_recipients(team: dict) -> None:
+    root, env, members = team["root"], team["env"], team["members"]
+    age_file = root / "secrets.env.age"
+    enc = subprocess.run(
+        [need("age"), "-a", "-r", members["alice"][1]],
+        input=b"AGE_TOKEN=a1\n",
+        capture_output=True,
+        check=True,
+    ).stdout
+    age_file.write_bytes(enc)
+    bob_key, bob = members["bob"]
+
+    def age_d(key: Path) -> subprocess.CompletedProcess[bytes]:
+        return subprocess.run(
+            [need("age"), "-d", "-i", str(key), str(age_file)], capture_output=True
+        )
+
+    assert age_d(bob_key).returncode != 0
+    r = run_envshim("recipients", "add", bob, env=env, cwd=root)
+    assert r.returncode == 0, r.stderr
+    assert age_d(bob_key).stdout == b"AGE_TOKEN=a1\n"
+    assert age_file.read_bytes().startswith(b"-----BEGIN AGE ENCRYPTED FILE-----")  # stays armored
+    r = run_envshim("recipients", "rm", bob, env=env, cwd=root)
+    assert r.returncode == 0, r.stderr
+    assert "secrets.env.age: AGE_TOKEN" in r.stdout
+    assert age_d(bob_key).returncode != 0
+    assert age_d(members["alice"][0]).stdout == b"AGE_TOKEN=a1\n"

@@ -1,7 +1,8 @@
 """``envshim recipients list|add|rm``: who the team secrets are encrypted to.
 
 ``add`` puts the key into the ``.sops.yaml`` creation rules (comments kept)
-and re-wraps every secret file's data key for the new set. ``rm`` removes the
+and re-wraps every sops file's data key for the new set; plain ``.age`` secret
+files are encrypted again to their creation rule's recipients. ``rm`` removes the
 key, re-wraps, and rotates each file's data key, then lists every secret the
 removed member could read: their old ciphertext stays in git history, so the
 values themselves must be changed at their source.
@@ -97,6 +98,57 @@ def _open_all(ctx: Any) -> list[Any]:
     return [open_document(p, ids) for p in all_sops_files(ctx)]
 
 
+class _AgeFile:
+    """A plain age secret file, decrypted in memory so it can be encrypted to a new recipient set."""
+
+    def __init__(self, path: Path, plain: bytes, armored: bool) -> None:
+        self.path = path
+        self.plain = plain
+        self.armored = armored
+
+    def names(self) -> list[str]:
+        from ..formats.dotenv import parse
+
+        try:
+            return [b.key for b in parse(self.plain.decode("utf-8"), str(self.path))]
+        except (ConfigError, UnicodeDecodeError):
+            return ["(the whole file)"]
+
+    def save(self, ctx: Any) -> int:
+        """Encrypt to the .sops.yaml creation rule's recipients for this file; how many."""
+        import pyrage
+
+        from ..atomic import replace_preserving_mode
+        from ..keys import parse_recipient
+        from ..sopsconfig import creation_rule
+
+        rule = creation_rule(self.path)
+        recipients = [r for group in rule.groups for r in group]
+        data = pyrage.encrypt(
+            self.plain, [parse_recipient(r) for r in recipients], armored=self.armored
+        )
+        replace_preserving_mode(self.path, data)
+        return len(recipients)
+
+
+def _age_files(ctx: Any) -> list[_AgeFile]:
+    """Every plain age secret file of the project (any profile), decrypted first."""
+    from ..formats.age import ARMOR_BEGIN, decrypt_bytes, is_age
+    from .secrets import identities, project_files
+
+    candidates = list(project_files(ctx)) + sorted(ctx.root.glob("secrets*.age"))
+    out = []
+    ids = None
+    for path in dict.fromkeys(p.resolve() for p in candidates if p.is_file()):
+        data = path.read_bytes()
+        if not is_age(data[:4096]):
+            continue
+        ids = identities(ctx) if ids is None else ids
+        plain = decrypt_bytes(data, ids, path)
+        out.append(_AgeFile(path, plain, data.lstrip().startswith(ARMOR_BEGIN)))
+    return out
+
+
 def _single_group(docs: list[Any]) -> None:
     for doc in docs:
         if len(doc.md.groups) > 1:
@@ -115,8 +167,18 @@ def _add(ctx: Any, key: str) -> int:
     key = normalize_recipient(key)
     docs = _open_all(ctx)
     _single_group(docs)
+    ages = _age_files(ctx)
     config = _config(ctx)
-    edit_recipients(config, [d.path for d in docs] or [ctx.root / "secrets.enc.env"], add=key)
+    edit_recipients(
+        config,
+        [d.path for d in docs] + [a.path for a in ages] or [ctx.root / "secrets.enc.env"],
+        add=key,
+    )
+    for age_file in ages:
+        count = age_file.save(ctx)
+        sys.stderr.write(
+            f"envshim: {_rel(age_file.path, ctx)}: encrypted again for {count} recipients\n"
+        )
     for doc in docs:
         current = doc.md.recipients()
         if key in current:
@@ -146,10 +208,15 @@ def _rm(ctx: Any, key: str) -> int:
         )
     )
     key = _resolve_key(key, known)
+    ages = _age_files(ctx)
     exposed: list[str] = []
     for doc in docs:
         if key in doc.md.recipients():
             exposed += [f"{_rel(doc.path, ctx)}: {name}" for name in doc.names()]
+    rule_had_key = config.exists() and key in all_rule_recipients(config)
+    for age_file in ages:  # age files do not record their recipients: assume the rule's
+        if rule_had_key:
+            exposed += [f"{_rel(age_file.path, ctx)}: {name}" for name in age_file.names()]
     _single_group(docs)
     for doc in docs:
         if key in doc.md.recipients() and len(doc.md.recipients()) == 1:
@@ -159,7 +226,12 @@ def _rm(ctx: Any, key: str) -> int:
                 hint="add the new recipient first",
             )
     if config.exists():
-        edit_recipients(config, [d.path for d in docs], remove=key)
+        edit_recipients(config, [d.path for d in docs] + [a.path for a in ages], remove=key)
+    for age_file in ages:
+        count = age_file.save(ctx)
+        sys.stderr.write(
+            f"envshim: {_rel(age_file.path, ctx)}: encrypted again for {count} recipients\n"
+        )
     for doc in docs:
         remaining = [r for r in doc.md.recipients() if r != key]
         if key not in doc.md.recipients():

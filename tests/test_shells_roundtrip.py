@@ -207,6 +207,7 @@ def test_empty_and_edge_values(label, tmp_path):
         "BS": "\\", "BSQ": "\\'", "DASH": "-e", "BANG": "!!", "CR": "\r", "TAB": "\t",
         "SAFE": "a+b,c-d./=_", "TILDE": "~", "HASH": "#x", "GONE": None,
         "EQ": "=ls", "EQ2": "=-e", "EQ3": "a=ls", "COLON_EQ": "x:=ls", "COLON_TILDE": "x:~",
+        "CARET": "x\n^a^b", "CARET2": "\n^", "BANG_NL": "\n!!\n!$", "HASH_NL": "x\n# y",
     }  # fmt: skip
     assert_round_trip(label, changes, tmp_path)
 

@@ -41,6 +41,19 @@ def single_quote_posix(value: str) -> str:
     return "'" + value.replace("'", "'\\''") + "'"
 
 
+def ansi_c_quote(value: str) -> str:
+    """``$'…'`` (bash, zsh): the value on one line; only ``\\``, ``'`` and newline escaped."""
+    return "$'" + value.replace("\\", "\\\\").replace("'", "\\'").replace("\n", "\\n") + "'"
+
+
+def one_line_quote(value: str) -> str:
+    """Single quotes, or ``$'…'`` for a value with a newline, so that every value is one
+    line: read as typed lines (an interactive bash), a line that starts with ``^`` is
+    history substitution even inside quotes, and zsh's ``csh_junkie_quotes`` refuses a
+    newline inside ``'…'``. Neither form is subject to ``!`` history expansion."""
+    return ansi_c_quote(value) if "\n" in value else single_quote_posix(value)
+
+
 @dataclass(frozen=True)
 class ExportContext:
     """What formats beyond a plain script need (github, k8s): which keys hold secrets,

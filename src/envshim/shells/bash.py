@@ -1,12 +1,14 @@
-"""bash: ``export K='v'`` with POSIX single quotes.
+"""bash: ``export K='v'``; a value with a newline is written ``$'…'`` on one line.
 
-Single quotes keep every byte, and bash never applies history expansion (``!``)
-inside them, not even interactively.
+Single quotes keep every byte and bash never applies ``!`` history expansion
+inside them. But an interactive bash reading lines (a paste) treats a line that
+starts with ``^`` as quick substitution even inside a multi-line quote, so a
+value with a newline is written on one line (:func:`~.base.one_line_quote`).
 """
 
 from __future__ import annotations
 
-from .base import Renderer, single_quote_posix
+from .base import Renderer, one_line_quote
 
 # Measured by tests/test_shells_reserved.py (non-interactive and interactive):
 # names bash refuses (read-only) or does not keep as written (integer-typed,
@@ -24,7 +26,7 @@ class BashRenderer(Renderer):
     reserved = BASH_RESERVED
 
     def export(self, key: str, value: str) -> str:
-        return f"export {key}={single_quote_posix(value)}"
+        return f"export {key}={one_line_quote(value)}"
 
     def unset(self, key: str) -> str:
         return f"unset {key}"

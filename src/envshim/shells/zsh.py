@@ -7,7 +7,7 @@ newline need escaping. Neither form is subject to history expansion.
 
 from __future__ import annotations
 
-from .base import Renderer, single_quote_posix
+from .base import Renderer, one_line_quote
 
 # Measured by tests/test_shells_reserved.py with the modules a zshrc commonly loads:
 # special parameters that are read-only, integer-typed, dynamic or arrays (tied ones
@@ -29,11 +29,7 @@ _ZSH_RESERVED_NAMES = """
 ZSH_RESERVED = frozenset(_ZSH_RESERVED_NAMES.split())
 
 
-def zsh_quote(value: str) -> str:
-    if "\n" not in value:
-        return single_quote_posix(value)
-    escaped = value.replace("\\", "\\\\").replace("'", "\\'").replace("\n", "\\n")
-    return f"$'{escaped}'"
+zsh_quote = one_line_quote  # kept under its old name for callers (the hook)
 
 
 class ZshRenderer(Renderer):
@@ -41,7 +37,7 @@ class ZshRenderer(Renderer):
     reserved = ZSH_RESERVED
 
     def export(self, key: str, value: str) -> str:
-        return f"export {key}={zsh_quote(value)}"
+        return f"export {key}={one_line_quote(value)}"
 
     def unset(self, key: str) -> str:
         return f"unset {key}"

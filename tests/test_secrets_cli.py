@@ -399,3 +399,98 @@ def test_profile_secrets(project: dict) -> None:
         "secrets.staging.enc.env"
         in run_envshim("recipients", "list", env=env, cwd=root, check=True).stdout
     )
+
+
+def test_age_file_set_rm_edit(project: dict, tmp_path: Path) -> None:
+    from envshim.formats.dotenv import parse
+    from envshim.keys import default_key_file
+
+    root, env = project["root"], project["env"]
+    age_file = root / "secrets.env.age"
+    enc = subprocess.run(
+        [need("age"), "-a", "-r", project["public"]],
+        input=b"# team values\nexport FIRST='one'\nSECOND=two # note\n",
+        capture_output=True,
+        check=True,
+    ).stdout
+    age_file.write_bytes(enc)
+    key = default_key_file(env)
+
+    def plain() -> str:
+        return subprocess.run(
+            [need("age"), "-d", "-i", str(key), str(age_file)], capture_output=True, check=True
+        ).stdout.decode()
+
+    tricky = [
+        'it\'s "quoted"',
+        "line one\nline two",
+        "$HOME ${X} `id`",
+        "  spaced  ",
+        "#hash",
+        "ü ✓",
+        "",
+    ]
+    for i, value in enumerate(tricky):
+        r = run_envshim(
+            "secrets",
+            "--file",
+            "secrets.env.age",
+            "set",
+            f"V{i}",
+            "-",
+            env=env,
+            cwd=root,
+            input=value + "\n",
+        )
+        assert r.returncode == 0, r.stderr
+    run_envshim(
+        "secrets",
+        "--file",
+        "secrets.env.age",
+        "set",
+        "FIRST",
+        "-",
+        env=env,
+        cwd=root,
+        input="changed",
+        check=True,
+    )
+    text = plain()
+    assert text.startswith("# team values\n")  # comments and order kept
+    assert "SECOND=two # note" in text
+    values = {b.key: b.value for b in parse(text)}
+    assert values == {
+        "FIRST": "changed",
+        "SECOND": "two",
+        **{f"V{i}": v for i, v in enumerate(tricky)},
+    }
+    got = run_envshim("secrets", "get", "V1", env=env, cwd=root, check=True).stdout
+    assert got == "line one\nline two\n"
+    run_envshim("secrets", "--file", "secrets.env.age", "rm", "V1", env=env, cwd=root, check=True)
+    assert "V1" not in {b.key for b in parse(plain())}
+    editor = tmp_path / "ed.sh"
+    editor.write_text("#!/bin/sh\necho 'ADDED=by editor' >> \"$1\"\n")
+    editor.chmod(0o755)
+    run_envshim(
+        "secrets",
+        "--file",
+        "secrets.env.age",
+        "edit",
+        env={**env, "EDITOR": str(editor)},
+        cwd=root,
+        check=True,
+    )
+    assert {b.key: b.value for b in parse(plain())}["ADDED"] == "by editor"
+    assert age_file.read_bytes().startswith(b"-----BEGIN AGE ENCRYPTED FILE-----")
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    value=st.text(alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"))
+)
+def test_age_dotenv_quoting_reads_back(value: str) -> None:
+    from envshim.formats.age_write import quote
+    from envshim.formats.dotenv import parse
+
+    text = f"# c\nK={quote(value)}\nNEXT=1\n"
+    assert [(b.key, b.value) for b in parse(text)] == [("K", value), ("NEXT", "1")]

@@ -218,18 +218,42 @@ def _read_value(args: argparse.Namespace) -> str:
     return value
 
 
+def _is_age_file(path: Path) -> bool:
+    if path.suffix == ".age":
+        return True
+    from ..formats.age import is_age
+
+    try:
+        with path.open("rb") as fh:
+            return is_age(fh.read(4096))
+    except OSError:
+        return False
+
+
+def _open_any(path: Path, ids: list[Any]) -> Any:
+    """A sops or plain age secret file, decrypted in memory (a new, empty one if it does not exist)."""
+    from ..formats import sops
+
+    if _is_age_file(path):
+        from ..formats.age_write import AgeDocument
+
+        return AgeDocument.open(path, ids) if path.exists() else AgeDocument.empty(path)
+    if path.exists():
+        return sops.open_document(path, ids)
+    return sops.empty_document(path, _rule_for(path))
+
+
 def _target_for_write(args: argparse.Namespace, ctx: Any, key: str | None) -> tuple[Path, Any]:
     """The file to change and its open document (a new empty one if it does not exist)."""
     from ..formats import sops
+    from ..formats.sops import is_sops_file
 
     ids = identities(ctx)
     explicit = _explicit(args, ctx)
     if explicit is not None:
-        if explicit.exists():
-            return explicit, sops.open_document(explicit, ids)
-        return explicit, sops.empty_document(explicit, _rule_for(explicit))
-    files = sops_files(ctx)
-    docs = [(p, sops.open_document(p, ids)) for p in files]
+        return explicit, _open_any(explicit, ids)
+    files = [p for p in project_files(ctx) if is_sops_file(p) or _is_age_file(p)]
+    docs = [(p, _open_any(p, ids)) for p in files]
     if key is not None:
         for path, doc in reversed(docs):
             if key in doc.names():
@@ -262,7 +286,7 @@ def _set(args: argparse.Namespace, ctx: Any) -> int:
     doc.save()
     sys.stderr.write(f"envshim: set {args.key} in {path}\n")
     if new_file:
-        _say_recipients(doc.md.recipients())
+        _say_recipients(doc.recipients() if doc.store == "age" else doc.md.recipients())
     return 0
 
 

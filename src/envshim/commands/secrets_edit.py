@@ -99,7 +99,7 @@ def edit(args: argparse.Namespace, ctx: Any) -> int:
 
     path, doc = _target_for_write(args, ctx, None)
     original = doc.plaintext()
-    suffix = {"dotenv": ".env", "yaml": ".yaml", "json": ".json", "ini": ".ini"}.get(
+    suffix = {"dotenv": ".env", "age": ".env", "yaml": ".yaml", "json": ".json", "ini": ".ini"}.get(
         doc.store, ".txt"
     )
     with private_dir() as directory:
@@ -120,7 +120,10 @@ def edit(args: argparse.Namespace, ctx: Any) -> int:
                 sys.stderr.write(f"envshim: no changes to {path}\n")
                 return 0
             try:
-                branches = load_plain_branches(doc.store, text, path)
+                if doc.store == "age":
+                    doc.replace_plaintext(text)
+                else:
+                    doc.branches = load_plain_branches(doc.store, text, path)
             except ConfigError as exc:
                 sys.stderr.write(
                     f"envshim: {exc.message}{f' (line {exc.line})' if exc.line else ''}\n"
@@ -133,7 +136,6 @@ def edit(args: argparse.Namespace, ctx: Any) -> int:
                     hint="run `envshim secrets edit` again",
                 ) from None
             break
-        doc.branches = branches
         doc.save()
     sys.stderr.write(f"envshim: saved {path}\n")
     return 0

@@ -8,6 +8,7 @@ as UTF-8. Each example runs one process per shell with many variables at once.
 
 from __future__ import annotations
 
+import os
 import subprocess
 from collections.abc import Mapping
 from pathlib import Path
@@ -174,7 +175,7 @@ CHANGES = st.dictionaries(
 
 @pytest.mark.parametrize("label", sorted(SHELLS))
 @settings(
-    max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=int(os.environ.get("ENVSHIM_SHELL_EXAMPLES", "30")), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(changes=CHANGES)
 def test_any_text_round_trips(label, changes, tmp_path):

@@ -494,3 +494,21 @@ def test_age_dotenv_quoting_reads_back(value: str) -> None:
 
     text = f"# c\nK={quote(value)}\nNEXT=1\n"
     assert [(b.key, b.value) for b in parse(text)] == [("K", value), ("NEXT", "1")]
+
+
+def test_encrypt_to_an_age_file(project: dict) -> None:
+    from envshim.keys import default_key_file
+
+    root, env = project["root"], project["env"]
+    (root / "team.env").write_text("export A='1'\nB=\"two words\"\n")
+    run_envshim(
+        "secrets", "encrypt", "team.env", "-o", "secrets.env.age", env=env, cwd=root, check=True
+    )
+    out = subprocess.run(
+        [need("age"), "-d", "-i", str(default_key_file(env)), str(root / "secrets.env.age")],
+        capture_output=True,
+        check=True,
+    ).stdout
+    assert out == (root / "team.env").read_bytes()
+    got = run_envshim("secrets", "get", "B", env=env, cwd=root, check=True).stdout
+    assert got == "two words\n"

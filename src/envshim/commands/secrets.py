@@ -335,9 +335,21 @@ def _encrypt(args: argparse.Namespace, ctx: Any) -> int:
         )
     if sops.is_sops_file(src):
         raise ConfigError("already a sops file", path=src, hint="use `envshim secrets edit`")
-    rule = _rule_for(out)
-    sops.encrypt_plaintext(src, out, rule)
-    _say_recipients([r for group in rule.groups for r in group])
+    if out.suffix == ".age":  # a plain age file holding the dotenv text
+        from ..formats.age_write import AgeDocument
+
+        doc = AgeDocument.empty(out)
+        try:
+            doc.replace_plaintext(src.read_text(encoding="utf-8"))
+        except UnicodeDecodeError:
+            raise ConfigError(
+                "not UTF-8 text", path=src, hint="age secret files hold dotenv text"
+            ) from None
+        _say_recipients(doc.save())
+    else:
+        rule = _rule_for(out)
+        sops.encrypt_plaintext(src, out, rule)
+        _say_recipients([r for group in rule.groups for r in group])
     sys.stderr.write(
         f"envshim: wrote {out}; now delete the plaintext {src.name} (and if it was ever "
         "committed, purge it from git history and rotate its values)\n"

@@ -143,15 +143,26 @@ def _relative(where: str, cwd: Path) -> str:
     return where[len(prefix) :] if where.startswith(prefix) else where
 
 
+def _read_explicit(path: Path, ctx: Any) -> list[tuple[str, str, int | None]]:
+    """The values of a file named with ``--file``: sops (MAC checked) or plain age."""
+    if not path.is_file():
+        raise ConfigError("no such file", path=path, hint="check the --file name")
+    if _is_age_file(path):
+        from ..formats.age_write import AgeDocument
+
+        return AgeDocument.open(path, identities(ctx)).values()
+    from ..formats.sops import decrypt_file
+
+    return decrypt_file(path, identities(ctx))
+
+
 def _list(args: argparse.Namespace, ctx: Any) -> int:
     from .common import mask
 
     explicit = _explicit(args, ctx)
     rows: list[tuple[str, str, str]] = []
     if explicit is not None:
-        from ..formats.sops import decrypt_file
-
-        for key, value, line in decrypt_file(explicit, identities(ctx)):
+        for key, value, line in _read_explicit(explicit, ctx):
             where = f"{explicit}:{line}" if line else str(explicit)
             rows.append((key, value, where))
     else:
@@ -178,9 +189,7 @@ def _list(args: argparse.Namespace, ctx: Any) -> int:
 def _get(args: argparse.Namespace, ctx: Any) -> int:
     explicit = _explicit(args, ctx)
     if explicit is not None:
-        from ..formats.sops import decrypt_file
-
-        found = [v for k, v, _l in decrypt_file(explicit, identities(ctx)) if k == args.key]
+        found = [v for k, v, _l in _read_explicit(explicit, ctx) if k == args.key]
     else:
         from ..layers.team import load_team
 

@@ -92,6 +92,9 @@ class AgeDocument:
     def names(self) -> list[str]:
         return [b.key for b in self._bindings()]
 
+    def values(self) -> list[tuple[str, str, int | None]]:
+        return [(b.key, b.value, b.line) for b in self._bindings()]
+
     def set(self, name: str, value: str) -> None:
         if not _KEY.fullmatch(name):
             raise ConfigError(

@@ -31,19 +31,28 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--file", "-f", metavar="FILE", help="the secret file to use (default: the project's files)"
     )
+    # --file may also follow the action (`secrets set KEY --file x.enc.env`)
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--file", "-f", metavar="FILE", default=argparse.SUPPRESS, help="the secret file to use"
+    )
     sub = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
-    p = sub.add_parser("list", help="keys and where they come from (values masked)")
+
+    def add(name: str, **kw: Any) -> argparse.ArgumentParser:
+        return sub.add_parser(name, parents=[common], **kw)
+
+    p = add("list", help="keys and where they come from (values masked)")
     p.add_argument("--reveal", action="store_true", help="show the values")
-    p = sub.add_parser("get", help="print one value")
+    p = add("get", help="print one value")
     p.add_argument("key")
-    p = sub.add_parser("set", help="set one value (from stdin with -, else a hidden prompt)")
+    p = add("set", help="set one value (from stdin with -, else a hidden prompt)")
     p.add_argument("key")
     p.add_argument("value", nargs="?", help="'-' reads stdin; omit for a hidden prompt")
-    p = sub.add_parser("rm", help="remove one key")
+    p = add("rm", help="remove one key")
     p.add_argument("key")
-    p = sub.add_parser("edit", help="edit a secret file in $VISUAL/$EDITOR")
+    p = add("edit", help="edit a secret file in $VISUAL/$EDITOR")
     p.add_argument("path", nargs="?", metavar="FILE")
-    p = sub.add_parser("encrypt", help="encrypt a plaintext dotenv/yaml/json file into a sops file")
+    p = add("encrypt", help="encrypt a plaintext dotenv/yaml/json file into a sops file")
     p.add_argument("path", metavar="FILE")
     p.add_argument("--output", "-o", metavar="OUT", help="default: NAME.enc.EXT next to FILE")
 

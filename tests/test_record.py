@@ -74,4 +74,7 @@ def test_export_path_does_not_import_dataclasses_or_typing(tmp_path, clean_env):
             capture_output=True,
             text=True,
         )
-    assert "HEAVY [] 0" in out.stderr, out.stderr
+    assert "HEAVY [] 0" in out.stderr, (
+        f"{out.stderr.strip()}: the export path runs on every cd (DESIGN.md §9); import these lazily, "
+        "use envshim._record for dataclasses and `TYPE_CHECKING = False` instead of typing"
+    )

@@ -181,6 +181,18 @@ CORPUS: dict[str, tuple[dict[str, str], str, dict[str, str]]] = {
         "proj",
         {"MISE_GLOBAL_CONFIG_FILE": "{tree}/g/global.toml"},
     ),
+    "system config directory below the global one": (
+        {
+            "sys/conf.d/a.toml": '[env]\nX = "${X:-}|system conf.d"\n',
+            "sys/config.toml": '[env]\nX = "${X:-}|system"\nSYS_ROOT = "{{config_root}}"\n',
+            "sys/config.dev.toml": '[env]\nX = "${X:-}|system dev"\n',
+            "sys/config.local.toml": '[env]\nX = "${X:-}|system local"\n',
+            "~/.config/mise/config.toml": '[env]\nX = "${X:-}|global"\n',
+            "proj/mise.toml": '[env]\nX = "${X:-}|project"\n',
+        },
+        "proj",
+        {"MISE_SYSTEM_CONFIG_DIR": "{tree}/sys", "MISE_ENV": "dev"},
+    ),
     "ceiling excluded": (
         {
             "mise.toml": '[env]\nABOVE = "not read"\n',
@@ -453,6 +465,11 @@ def test_corpus_cases_mean_what_they_say(tmp_path: Path, home: Path, mise_env_va
     result = compare(tree / cwd, env)
     assert result["P"] == "prod" and "STAGING" not in result
     assert result["X"].endswith("|sub dev")
+
+
+def test_mise_no_config_loads_nothing(tmp_path: Path, home: Path, mise_env_vars: dict[str, str]):
+    write_tree(tmp_path / "p", home, {"mise.toml": '[env]\nA = "1"\n'})
+    assert compare(tmp_path / "p", {**mise_env_vars, "MISE_NO_CONFIG": "1"}) == {}
 
 
 def test_symlinked_directory(tmp_path: Path, home: Path, mise_env_vars: dict[str, str]):

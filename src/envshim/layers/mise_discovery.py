@@ -2,11 +2,14 @@
 
 Measured with mise 2026.9.15 (``mise config ls`` and ``mise env --json``):
 
-* the global directory (``$MISE_CONFIG_DIR``, else ``$XDG_CONFIG_HOME/mise``,
+* nothing at all with ``MISE_NO_CONFIG=1``;
+* the system directory (``$MISE_SYSTEM_CONFIG_DIR``, else ``/etc/mise``), then
+  the global directory (``$MISE_CONFIG_DIR``, else ``$XDG_CONFIG_HOME/mise``,
   else ``~/.config/mise``): ``conf.d/*.toml``, ``config.toml``, ``mise.toml``,
   per profile ``config.<p>.toml`` and ``mise.<p>.toml``, then ``config.local.toml``,
   ``mise.local.toml``, per profile ``config.<p>.local.toml``, ``mise.<p>.local.toml``.
-  ``$MISE_GLOBAL_CONFIG_FILE`` replaces all of these with that one file.
+  ``$MISE_GLOBAL_CONFIG_FILE`` replaces the global ones with that one file;
+  the system directory has the same layout. Their config_root is the home directory.
 * then every directory from ``/`` down to the current one (stopping below a
   ``$MISE_CEILING_PATHS`` entry, which is itself excluded), each in the order of
   :data:`PROJECT_FILES`, then per profile (in ``MISE_ENV`` order, the last
@@ -85,12 +88,16 @@ def discover(
     cwd: str, profiles: list[str], environ: Mapping[str, str], watch: list[str]
 ) -> list[Found]:
     """Every config that applies to ``cwd``, lowest first; appends to ``watch`` where one could appear."""
+    if environ.get("MISE_NO_CONFIG") in ("1", "true"):
+        return []
     chain = _chain(cwd, environ)
     project: list[str] = []
     for directory in chain:
         project.extend(_in_directory(directory, profiles, watch))
     in_chain = set(project)
-    out = [Found(p, True) for p in _global_files(profiles, environ, watch) if p not in in_chain]
+    system = environ.get("MISE_SYSTEM_CONFIG_DIR") or environ.get("MISE_SYSTEM_DIR") or "/etc/mise"
+    outside = [*_dir_files(system, profiles, watch), *_global_files(profiles, environ, watch)]
+    out = [Found(p, True) for p in dict.fromkeys(outside) if p not in in_chain]
     out.extend(Found(p, False) for p in project)
     return out
 
@@ -172,8 +179,11 @@ def _global_files(profiles: list[str], environ: Mapping[str, str], watch: list[s
         watch.append(single)
         return [single] if os.path.isfile(single) else []
     base = global_dir(environ)
-    if not base:
-        return []
+    return _dir_files(base, profiles, watch) if base else []
+
+
+def _dir_files(base: str, profiles: list[str], watch: list[str]) -> list[str]:
+    """The files of a global or system config directory, lowest first."""
     watch.append(base)
     names = _listdir(base)
     if not names:

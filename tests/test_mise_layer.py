@@ -327,6 +327,18 @@ CORPUS: dict[str, tuple[dict[str, str], str, dict[str, str]]] = {
         ".",
         {"PROCESS_VAR": "pv", "D1": ""},
     ),
+    "_.file yaml scalars as serde_yaml reads them": (
+        {
+            "mise.toml": '[env]\n_.file = "vars.yaml"\n',
+            "vars.yaml": (
+                "Y1: y\nY2: 2\nY3: on\nY4: 0755\nY5: true\nY6: 0x10\nY7: 1_000\nY8: '0x10'\n"
+                "Y9: 1e3\nY10: 0o17\nY11: .inf\nY12: 2001-12-14\nY13: 007\nY14: -5\nY15: 1.5\n"
+                "Y16: |\n  block\n"
+            ),
+        },
+        ".",
+        {},
+    ),
     "_.file globs and templates": (
         {
             "mise.toml": """

@@ -12,7 +12,9 @@ Measured against mise 2026.9.15:
 * The format is chosen by the last extension, case-sensitively: ``.json``,
   ``.yaml`` (not ``.yml``: that is read as dotenv, as mise does) and ``.toml``;
   anything else is dotenv.
-* json/yaml/toml: strings as they are, numbers and booleans as text
+* json/yaml/toml: strings as they are, numbers and booleans as text (YAML 1.2
+  as serde_yaml reads it: ``on`` is a string, ``0755`` and ``1_000`` stay as
+  written, ``0x10`` is ``16``)
   (``false`` is the string ``"false"``, not an unset); null, arrays and tables
   are errors; a toml float or date is an error. Values are never templated or
   ``$``-expanded. A json/yaml file with a top-level ``sops`` key is encrypted:
@@ -158,7 +160,7 @@ def _from_yaml(text: str, path: str) -> list[tuple[str, str, int | None]]:
     from ruamel.yaml import YAML
     from ruamel.yaml.error import YAMLError
 
-    yaml = YAML(typ="safe", pure=True)
+    yaml = YAML(typ="rt")  # round-trip types keep how an integer was written
     yaml.version = (1, 2)
     try:
         data = yaml.load(text)
@@ -185,10 +187,34 @@ def _from_mapping(kind: str, data: object, path: str) -> list[tuple[str, str, in
         raise Unsupported(f"sops-encrypted _.file {os.path.basename(path)}")
     out = []
     for key, value in data.items():
-        if kind == "yaml" and hasattr(value, "isoformat"):
-            value = value.isoformat()
+        if kind == "yaml":
+            value = _yaml_written(value)
         out.append((str(key), _scalar(kind, str(key), value, path), None))
     return out
+
+
+def _yaml_written(value: object) -> object:
+    """mise (serde_yaml) keeps ``0755`` and ``1_000`` as written; hex and octal become decimal."""
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    if (
+        isinstance(value, int)
+        and not isinstance(value, bool)
+        and type(value).__name__ == "ScalarInt"
+    ):
+        width = getattr(value, "_width", None)
+        if width:
+            return f"{int(value):0{width}d}"
+        underscore = getattr(value, "_underscore", None)
+        if underscore:
+            digits = str(int(value))
+            step = underscore[0] or 3
+            groups = []
+            while len(digits) > step:
+                groups.insert(0, digits[-step:])
+                digits = digits[:-step]
+            return "_".join([digits, *groups])
+    return value
 
 
 def _from_dotenv(

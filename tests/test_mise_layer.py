@@ -339,6 +339,17 @@ CORPUS: dict[str, tuple[dict[str, str], str, dict[str, str]]] = {
         ".",
         {},
     ),
+    "_.file json numbers as serde_json prints them": (
+        {
+            "mise.toml": '[env]\n_.file = "n.json"\n',
+            "n.json": (
+                '{"A": 1e3, "B": 1.0, "C": 10000000000000000000000, "D": 1e21, "E": -0.0, "F": 0.1,'
+                ' "G": 18446744073709551615, "H": -9223372036854775808, "I": 1e16, "J": 123456789.123}'
+            ),
+        },
+        ".",
+        {},
+    ),
     "_.file globs and templates": (
         {
             "mise.toml": """

@@ -125,6 +125,8 @@ def _scalar(kind: str, key: str, value: object, path: str) -> str:
     if isinstance(value, str):
         return value
     if isinstance(value, int):
+        if kind == "json" and not -(2**63) <= value < 2**64:
+            return _float_text(float(value))  # serde_json reads it as a float
         return str(value)
     if isinstance(value, float) and kind != "toml":
         return _float_text(value)

@@ -452,3 +452,26 @@ def test_truncated_age_header_is_damage_not_missing_key(team: Team) -> None:
         sops.decrypt_file(path, team.ids("alice"))
     assert "damaged" in str(exc.value) and "secrets.enc.env" in str(exc.value)
     assert team.sops("decrypt", str(path), check=False).returncode != 0  # sops agrees it is broken
+
+
+def test_yaml_numbers_sops_reads_differently_are_written_canonically(team: Team) -> None:
+    # YAML 1.2 (envshim) reads 0755 as 755, Go's yaml.v3 (sops) as octal 493: the MAC must not depend on it
+    plain = team.root / "in.yaml"
+    plain.write_text(
+        "mode_unencrypted: 0755\nbig_unencrypted: 1_000\nf_unencrypted: 1.50\nsecret: 0755\n"
+    )
+    path = team.root / "secrets.enc.yaml"
+    sops.encrypt_plaintext(plain, path, creation_rule(path))
+    back = json.loads(team.sops("decrypt", "--output-type", "json", str(path)).stdout)
+    assert back == {
+        "mode_unencrypted": 755,
+        "big_unencrypted": 1000,
+        "f_unencrypted": 1.5,
+        "secret": 755,
+    }
+    assert _values(path, team.ids()) == {
+        "mode_unencrypted": "755",
+        "big_unencrypted": "1000",
+        "f_unencrypted": "1.5",
+        "secret": "755",
+    }

@@ -426,6 +426,9 @@ def encrypt_branches(
             if value is None:
                 continue
             encrypted = md.should_encrypt(aad)
+            if not encrypted:
+                value = _canonical(value)
+                set_slot(container, k, value)
             if not md.mac_only_encrypted or encrypted:
                 mac.add(value)
             if encrypted and not is_empty(value):
@@ -435,6 +438,22 @@ def encrypt_branches(
                     container, k, aesgcm.encrypt(plain, kind, key, a, stash.get((a, kind, plain)))
                 )
     return mac.hexdigest()
+
+
+def _canonical(value: Any) -> Any:
+    """A plaintext number as a plain int/float, so it is written in its canonical form.
+
+    ruamel keeps how a number was written (``0755``, ``1_000``); Go's yaml.v3
+    reads some of those differently (``0755`` is octal 493 there), and a value
+    sops reads differently from envshim would break the MAC.
+    """
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return value
+    if not type(value).__module__.startswith("ruamel"):
+        return value
+    if type(value).__name__ == "ScalarBoolean":
+        return bool(value)
+    return int(value) if isinstance(value, int) else float(value)
 
 
 def flat_name(names: list[str | int]) -> str:

@@ -245,9 +245,7 @@ class SopsDocument:
         out: list[tuple[str, str, int | None]] = []
         for branch in self.branches:
             for _aad, names, container, k in walk(branch, [], [], _skip_top(self.store)):
-                from .sops_tree import get_slot
-
-                value = get_slot(container, k)
+                value = container[k]
                 if value is None:
                     continue
                 name = self._name(names)

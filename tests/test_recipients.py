@@ -157,3 +157,16 @@ def test_age_files_follow_the_recipients(team: dict) -> None:
     assert "secrets.env.age: AGE_TOKEN" in r.stdout
     assert age_d(bob_key).returncode != 0
     assert age_d(members["alice"][0]).stdout == b"AGE_TOKEN=a1\n"
+
+
+def test_mise_inline_age_values_are_named(team: dict) -> None:
+    root, env, members = team["root"], team["env"], team["members"]
+    (root / "mise.toml").write_text(
+        '[env]\nPLAIN = "x"\nINLINE = { age = "YWdlLWVuY3J5cHRpb24ub3JnL3Yx" }\n'
+    )
+    r = run_envshim("recipients", "add", members["bob"][1], env=env, cwd=root)
+    assert r.returncode == 0, r.stderr
+    assert "mise.toml: INLINE" in r.stderr and "mise set --age-encrypt" in r.stderr
+    r = run_envshim("recipients", "rm", members["bob"][1], env=env, cwd=root)
+    assert r.returncode == 0, r.stderr
+    assert "mise.toml: INLINE (mise inline age, not re-encrypted)" in r.stdout

@@ -149,6 +149,44 @@ def _age_files(ctx: Any) -> list[_AgeFile]:
     return out
 
 
+def _inline_age_values(ctx: Any) -> list[str]:
+    """``file: KEY`` for every mise inline age value (``K = { age = … }``) at the project root.
+
+    envshim does not re-encrypt these (mise owns that format); they are listed
+    so that adding or removing a member does not silently miss them.
+    """
+    import tomllib
+
+    found = []
+    names = ["mise.toml", ".mise.toml", ".config/mise.toml", "mise.local.toml"]
+    names += sorted(p.name for p in ctx.root.glob("mise.*.toml"))
+    for name in dict.fromkeys(names):
+        path = ctx.root / name
+        if not path.is_file():
+            continue
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+            continue
+        env = data.get("env")
+        for table in env if isinstance(env, list) else [env]:
+            if not isinstance(table, dict):
+                continue
+            for key, value in table.items():
+                if isinstance(value, dict) and "age" in value:
+                    found.append(f"{_rel(path, ctx)}: {key}")
+    return found
+
+
+def _say_inline(inline: list[str]) -> None:
+    if inline:
+        sys.stderr.write(
+            "envshim: warning: mise inline age values are not re-encrypted by envshim: "
+            + ", ".join(inline)
+            + "; run `mise set --age-encrypt KEY=…` for each with the new recipients\n"
+        )
+
+
 def _single_group(docs: list[Any]) -> None:
     for doc in docs:
         if len(doc.md.groups) > 1:
@@ -191,6 +229,7 @@ def _add(ctx: Any, key: str) -> int:
     sys.stderr.write(
         f"envshim: added {key} to {_rel(config, ctx)}; commit it and the secret files\n"
     )
+    _say_inline(_inline_age_values(ctx))
     return 0
 
 
@@ -217,6 +256,8 @@ def _rm(ctx: Any, key: str) -> int:
     for age_file in ages:  # age files do not record their recipients: assume the rule's
         if rule_had_key:
             exposed += [f"{_rel(age_file.path, ctx)}: {name}" for name in age_file.names()]
+    inline = _inline_age_values(ctx)
+    exposed += [f"{item} (mise inline age, not re-encrypted)" for item in inline]
     _single_group(docs)
     for doc in docs:
         if key in doc.md.recipients() and len(doc.md.recipients()) == 1:
@@ -243,6 +284,7 @@ def _rm(ctx: Any, key: str) -> int:
             f"envshim: {_rel(doc.path, ctx)}: re-wrapped for {len(remaining)} "
             "recipients with a new data key\n"
         )
+    _say_inline(inline)
     if exposed:
         lines = [
             f"removed {key}. It could read these secrets; rotate at source: git history "

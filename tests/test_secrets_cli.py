@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import subprocess
 import sys
@@ -512,3 +513,27 @@ def test_encrypt_to_an_age_file(project: dict) -> None:
     assert out == (root / "team.env").read_bytes()
     got = run_envshim("secrets", "get", "B", env=env, cwd=root, check=True).stdout
     assert got == "two words\n"
+
+
+def test_files_option_names_a_file_to_create(tmp_path: Path, clean_env: dict[str, str]) -> None:
+    need("sops")
+    root = tmp_path / "proj"
+    (root / "config").mkdir(parents=True)
+    (root / "envshim.toml").write_text('files = ["config/app.enc.yaml"]\n')
+    public = run_envshim("key", "new", env=clean_env, cwd=root, check=True).stdout.strip()
+    r = run_envshim("recipients", "add", public, env=clean_env, cwd=root)
+    assert r.returncode == 0, r.stderr
+    run_envshim("secrets", "set", "A", "-", env=clean_env, cwd=root, input="v", check=True)
+    out = subprocess.run(
+        [need("sops"), "decrypt", "--output-type", "json", "config/app.enc.yaml"],
+        env=clean_env,
+        cwd=root,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert json.loads(out) == {"A": "v"}
+    assert (
+        "config/app.enc.yaml:1"
+        in run_envshim("secrets", "list", env=clean_env, cwd=root, check=True).stdout
+    )

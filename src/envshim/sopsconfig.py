@@ -240,7 +240,9 @@ def edit_recipients(
 
         data = CommentedMap()
         rule = CommentedMap()
-        rule["path_regex"] = DEFAULT_PATH_REGEX
+        # the conventional names; a project naming other files gets a rule for every file
+        if all(re.search(DEFAULT_PATH_REGEX, relative(config, f)) for f in files):
+            rule["path_regex"] = DEFAULT_PATH_REGEX
         rule["age"] = ""
         data["creation_rules"] = CommentedSeq([rule])
     rules = data.get("creation_rules")

@@ -207,11 +207,10 @@ def _add(ctx: Any, key: str) -> int:
     _single_group(docs)
     ages = _age_files(ctx)
     config = _config(ctx)
-    edit_recipients(
-        config,
-        [d.path for d in docs] + [a.path for a in ages] or [ctx.root / "secrets.enc.env"],
-        add=key,
-    )
+    from .secrets import named_files
+
+    targets = [d.path for d in docs] + [a.path for a in ages]
+    edit_recipients(config, targets or named_files(ctx) or [ctx.root / "secrets.enc.env"], add=key)
     for age_file in ages:
         count = age_file.save(ctx)
         sys.stderr.write(

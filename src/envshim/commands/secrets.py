@@ -77,9 +77,26 @@ def project_context(args: argparse.Namespace) -> Any:
 
 
 def project_files(ctx: Any) -> list[Path]:
-    from ..layers.team import secret_files
+    """The project's secret files that exist (a file the options name but that is missing
+    is not an error here: these commands are how it gets created)."""
+    from ..layers import team
 
-    return secret_files(ctx)
+    try:
+        return team.secret_files(ctx)
+    except ConfigError:
+        return [p for p, _required in team._candidates(ctx) if p.is_file()]
+
+
+def named_files(ctx: Any) -> list[Path]:
+    """The files the ``files`` option names for the active profiles, present or not."""
+    from ..layers import team
+
+    if ctx.options.get("files") is None:
+        return []
+    try:
+        return [p for p, _required in team._candidates(ctx)]
+    except ConfigError:
+        return []
 
 
 def sops_files(ctx: Any) -> list[Path]:
@@ -286,8 +303,9 @@ def _target_for_write(args: argparse.Namespace, ctx: Any, key: str | None) -> tu
         return path, sops.empty_document(path, _rule_for(path))
     if docs:
         return docs[0]
-    path = ctx.root / NEW_FILE
-    return path, sops.empty_document(path, _rule_for(path))
+    named = named_files(ctx)
+    path = named[0] if named else ctx.root / NEW_FILE
+    return path, _open_any(path, ids)
 
 
 def _set(args: argparse.Namespace, ctx: Any) -> int:

@@ -281,3 +281,13 @@ def test_write_new_identity(tmp_path: Path) -> None:
     assert [p.name for p in path.parent.iterdir()] == ["keys.txt"] or all(
         p.name.endswith(".lock") or p.name == "keys.txt" for p in path.parent.iterdir()
     )
+
+
+def test_key_cmd_failure_is_a_warning(clean_env: dict[str, str]) -> None:
+    secret, public = generate_identity()
+    warnings: list[str] = []
+    ids = load_identities(
+        {**clean_env, "SOPS_AGE_KEY_CMD": "false", "SOPS_AGE_KEY": secret}, warnings
+    )
+    assert [i.recipient for i in ids] == [public]
+    assert len(warnings) == 1 and "SOPS_AGE_KEY_CMD failed" in warnings[0]

@@ -279,11 +279,13 @@ def load_identities(
     from_text("SOPS_AGE_KEY")
     from_named_file("SOPS_AGE_KEY_FILE")
     if environ.get("SOPS_AGE_KEY_CMD"):
-        found.extend(
-            parse_identities(
-                _run_key_cmd(environ["SOPS_AGE_KEY_CMD"]), "$SOPS_AGE_KEY_CMD", warnings
-            )
-        )
+        try:
+            output = _run_key_cmd(environ["SOPS_AGE_KEY_CMD"])
+        except (ConfigError, DecryptError) as exc:
+            # as sops: a failing command (a locked password manager) leaves the other sources usable
+            _warn(warnings, str(exc))
+        else:
+            found.extend(parse_identities(output, "$SOPS_AGE_KEY_CMD", warnings))
     from_text("MISE_SOPS_AGE_KEY")
     from_named_file("MISE_SOPS_AGE_KEY_FILE")
     from_file(default_key_file(environ))

@@ -61,9 +61,9 @@ def test_same_behaviour_as_dataclasses(frozen: bool, slots: bool):
 def test_export_path_does_not_import_dataclasses_or_typing(tmp_path, clean_env):
     (tmp_path / "mise.toml").write_text('[env]\nA = "{{config_root}}"\n_.path = "bin"\n')
     code = (
-        "import sys; sys.argv = ['envshim', 'export', 'bash', sys.argv[1]]\n"
+        "import sys\n"
         "from envshim.cli import main\n"
-        "rc = main()\n"
+        "rc = main(['export', 'bash', sys.argv[1]])\n"
         "heavy = sorted(m for m in ('dataclasses', 'inspect', 'typing', 'tomllib', 'shutil') if m in sys.modules)\n"
         "print('HEAVY', heavy, rc, file=sys.stderr)\n"
     )
@@ -78,3 +78,23 @@ def test_export_path_does_not_import_dataclasses_or_typing(tmp_path, clean_env):
         f"{out.stderr.strip()}: the export path runs on every cd (DESIGN.md §9); import these lazily, "
         "use envshim._record for dataclasses and `TYPE_CHECKING = False` instead of typing"
     )
+
+
+def test_console_export_exits_early_with_all_output(tmp_path, clean_env):
+    """`envshim export` skips interpreter teardown; its output must still arrive whole."""
+    lines = "".join(f'V{i} = "{"x" * 50}{i}"\n' for i in range(2000))
+    (tmp_path / "mise.toml").write_text(f"[env]\n{lines}")
+    out = subprocess.run(
+        [sys.executable, "-m", "envshim", "export", "bash", str(tmp_path)],
+        env=clean_env, capture_output=True, text=True,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.count("\n") == 2000 and out.stdout.endswith("x999\n")
+    assert f"export V1999={'x' * 50}1999\n" in out.stdout
+    with open("/dev/full", "w") as device:
+        full = subprocess.run(
+            [sys.executable, "-m", "envshim", "export", "bash", str(tmp_path)],
+            env=clean_env, stdout=device, stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+    assert full.returncode == 1 and "Traceback" not in full.stderr
+    assert len(full.stderr.strip().splitlines()) == 1

@@ -11,6 +11,7 @@ from __future__ import annotations
 import binascii
 import os
 import re
+from typing import Any
 
 PREFIX = "ENC[AES256_GCM,"
 _ENC_RE = re.compile(r"^ENC\[AES256_GCM,data:(.+),iv:(.+),tag:(.+),type:(.+)\]", re.DOTALL)
@@ -26,13 +27,18 @@ def is_encrypted(text: object) -> bool:
     return isinstance(text, str) and text.startswith(PREFIX)
 
 
-def _aesgcm(key: bytes):
+def cipher(key: bytes) -> Any:
+    """An AES-GCM object for ``key``: build it once per file, pass it instead of the key."""
     from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
     return AESGCM(key)
 
 
-def decrypt(text: str, key: bytes, aad: str) -> tuple[str, bytes]:
+def _aesgcm(key: Any) -> Any:
+    return cipher(key) if isinstance(key, bytes) else key
+
+
+def decrypt(text: str, key: bytes | Any, aad: str) -> tuple[str, bytes]:
     """``(type, plaintext bytes)`` of one ``ENC[…]`` value."""
     m = _ENC_RE.match(text)
     if not m:
@@ -57,7 +63,7 @@ def decrypt(text: str, key: bytes, aad: str) -> tuple[str, bytes]:
     return kind, plain
 
 
-def encrypt(plain: bytes, kind: str, key: bytes, aad: str, iv: bytes | None = None) -> str:
+def encrypt(plain: bytes, kind: str, key: bytes | Any, aad: str, iv: bytes | None = None) -> str:
     """One ``ENC[…]`` value; a given ``iv`` (from the stash) reproduces an unchanged value exactly."""
     iv = iv if iv is not None else os.urandom(_IV_SIZE)
     out = _aesgcm(key).encrypt(iv, plain, aad.encode("utf-8"))

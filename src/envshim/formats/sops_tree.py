@@ -373,6 +373,7 @@ def decrypt_branches(
     """Decrypt every leaf in place; return the recomputed MAC and the leaves in order."""
     mac = Mac(md.mac_only_encrypted)
     leaves: list[Plain] = []
+    key = aesgcm.cipher(key)  # one AES-GCM object for every value of the file
     for branch in branches:
         for aad, names, container, k in walk(branch, [], [], skip_top):
             value = get_slot(container, k)
@@ -420,6 +421,7 @@ def encrypt_branches(
     """Encrypt every leaf in place (reusing stashed IVs for unchanged values); return the MAC."""
     mac = Mac(md.mac_only_encrypted)
     stash = stash or {}
+    cipher = aesgcm.cipher(key)
     for branch in branches:
         for aad, _names, container, k in walk(branch, [], [], skip_top):
             value = get_slot(container, k)
@@ -435,7 +437,9 @@ def encrypt_branches(
                 kind, plain = kind_and_bytes(value)
                 a = aad_string(aad)
                 set_slot(
-                    container, k, aesgcm.encrypt(plain, kind, key, a, stash.get((a, kind, plain)))
+                    container,
+                    k,
+                    aesgcm.encrypt(plain, kind, cipher, a, stash.get((a, kind, plain))),
                 )
     return mac.hexdigest()
 

@@ -170,3 +170,22 @@ def test_mise_inline_age_values_are_named(team: dict) -> None:
     r = run_envshim("recipients", "rm", members["bob"][1], env=env, cwd=root)
     assert r.returncode == 0, r.stderr
     assert "mise.toml: INLINE (mise inline age, not re-encrypted)" in r.stdout
+
+
+def test_never_edits_a_sops_yaml_above_the_project(
+    tmp_path: Path, clean_env: dict[str, str]
+) -> None:
+    outer = tmp_path / "outer"
+    root = outer / "proj"
+    root.mkdir(parents=True)
+    (root / "mise.toml").write_text("")
+    above = outer / ".sops.yaml"
+    above.write_text(
+        "# the user's own\ncreation_rules:\n  - age: age1qyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqs3290gq\n"
+    )
+    before = above.read_bytes()
+    public = _keygen(tmp_path / "k.key")
+    r = run_envshim("recipients", "add", public, env=clean_env, cwd=root)
+    assert r.returncode == 0, r.stderr
+    assert above.read_bytes() == before
+    assert public in (root / ".sops.yaml").read_text()

@@ -36,9 +36,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _config(ctx: Any) -> Path:
+    """The project's ``.sops.yaml``: never one above the project root (a ~/.sops.yaml is the user's)."""
     from ..sopsconfig import find_config
 
-    return find_config(ctx.root) or ctx.root / ".sops.yaml"
+    found = find_config(ctx.root)
+    if found is not None and found.parent.resolve() == ctx.root.resolve():
+        return found
+    return ctx.root / ".sops.yaml"
 
 
 def _rel(path: Path, ctx: Any) -> str:

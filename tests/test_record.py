@@ -7,6 +7,8 @@ import subprocess
 import sys
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from envshim import _record
 
@@ -98,3 +100,81 @@ def test_console_export_exits_early_with_all_output(tmp_path, clean_env):
         )  # fmt: skip
     assert full.returncode == 1 and "Traceback" not in full.stderr
     assert len(full.stderr.strip().splitlines()) == 1
+
+
+FAST_LINES = [
+    [],
+    ["bash"],
+    ["json", "some dir"],
+    ["--format", "json"],
+    ["-f", "fish", "."],
+    ["zsh", "--hook"],
+    ["bash", "--direnv", "--env", "dev,ci"],
+    ["--from-mise", "-e", "prod", "--missing-key", "warn"],
+    [".", "--format", "dotenv", "--hook", "--format", "json"],
+    ["--hook", "bash"],
+    ["--env", "x", "zsh", "dir"],
+]
+SLOW_LINES = [
+    ["-h"],
+    ["--env=dev"],
+    ["bash", "--hook", "dir"],
+    ["--format", "k8s", "--allowlist", "a.txt"],
+    ["--missing-key", "sometimes"],
+    ["--format"],
+    ["--env", "-x"],
+    ["--", "bash"],
+]
+
+
+@pytest.mark.parametrize("line", FAST_LINES)
+def test_fast_export_args_read_as_argparse_does(line: list[str]):
+    from envshim import cli
+    from envshim.commands import export
+
+    fast = cli.fast_export_args(line)
+    assert fast is not None
+    assert vars(fast) == vars(cli._parser("export", export).parse_args(line))
+
+
+@pytest.mark.parametrize("line", SLOW_LINES)
+def test_unusual_export_lines_go_to_argparse(line: list[str]):
+    from envshim import cli
+
+    assert cli.fast_export_args(line) is None
+
+
+def test_export_path_does_not_import_argparse(tmp_path, clean_env):
+    (tmp_path / "mise.toml").write_text('[env]\nA = "1"\n')
+    code = (
+        "import sys\nfrom envshim.cli import main\nrc = main(['export', 'bash', sys.argv[1], '--hook'])\n"
+        "print('ARGPARSE', 'argparse' in sys.modules, file=sys.stderr)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(tmp_path)], env=clean_env, capture_output=True, text=True
+    )
+    assert "ARGPARSE False" in out.stderr, out.stderr
+
+
+_TOKENS = ["bash", "json", ".", "dir", "--hook", "--direnv", "--from-mise", "--format", "-f",
+           "--env", "-e", "--missing-key", "warn", "error", "nope", "-x", "--allowlist", "--", "-",
+           "--format=json", "-fjson"]  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None)
+@given(line=st.lists(st.sampled_from(_TOKENS), max_size=7))
+def test_fast_export_args_never_disagree_with_argparse(line: list[str]):
+    import contextlib
+    import io
+
+    from envshim import cli
+    from envshim.commands import export
+
+    fast = cli.fast_export_args(line)
+    try:
+        with contextlib.redirect_stderr(io.StringIO()):
+            slow = vars(cli._parser("export", export).parse_args(line))
+    except SystemExit:
+        assert fast is None, line
+        return
+    assert fast is None or vars(fast) == slow, line

@@ -7,10 +7,13 @@ so ``envshim export`` on every ``cd`` pays for nothing else.
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 from importlib import import_module
+
+TYPE_CHECKING = False  # argparse is imported only when a command line needs it
+if TYPE_CHECKING:
+    import argparse
 
 # name -> (module, one-line summary)
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -70,19 +73,67 @@ def _command_module(module: str) -> object | None:
         return None
 
 
-class _HelpFormatter(argparse.HelpFormatter):
-    """argparse asks shutil for the terminal width, and shutil imports bz2, lzma and zlib
-    on every ``cd``; os answers the same question without them."""
+def _parser(name: str, module: object) -> argparse.ArgumentParser:
+    import argparse
 
-    def __init__(self, prog: str, indent_increment: int = 2, max_help_position: int = 24,
-                 width: int | None = None) -> None:  # fmt: skip
-        if width is None:
-            try:
-                columns = int(os.environ.get("COLUMNS", "")) or os.get_terminal_size(1).columns
-            except (ValueError, OSError):
-                columns = 80
-            width = max(columns, 40) - 2
-        super().__init__(prog, indent_increment, max_help_position, width)
+    class _HelpFormatter(argparse.HelpFormatter):
+        """argparse asks shutil for the terminal width, and shutil imports bz2, lzma and
+        zlib; os answers the same question without them."""
+
+        def __init__(self, prog: str, indent_increment: int = 2, max_help_position: int = 24,
+                     width: int | None = None) -> None:  # fmt: skip
+            if width is None:
+                try:
+                    columns = int(os.environ.get("COLUMNS", "")) or os.get_terminal_size(1).columns
+                except (ValueError, OSError):
+                    columns = 80
+                width = max(columns, 40) - 2
+            super().__init__(prog, indent_increment, max_help_position, width)
+
+    parser = argparse.ArgumentParser(
+        prog=f"envshim {name}", description=COMMANDS[name][1], formatter_class=_HelpFormatter
+    )
+    parser.set_defaults(command=name)
+    module.add_arguments(parser)  # type: ignore[attr-defined]
+    return parser
+
+
+# `envshim export` runs on every cd; its usual command lines are read without argparse
+# (argparse, gettext and locale cost about 4 ms). Anything else goes to argparse, and
+# tests/test_record.py checks that both read these lines the same way.
+_EXPORT_FLAGS = {"--hook": "hook", "--direnv": "direnv", "--from-mise": "from_mise"}
+_EXPORT_OPTIONS = {"--format": "format", "-f": "format", "--env": "env", "-e": "env",
+                   "--missing-key": "missing_key"}  # fmt: skip
+_EXPORT_DEFAULTS = {"target": None, "format": None, "hook": False, "direnv": False,
+                    "from_mise": False, "allowlist": None, "name": None, "namespace": None,
+                    "env": None, "missing_key": None}  # fmt: skip
+
+
+def fast_export_args(rest: list[str]) -> object | None:
+    """``[WORD [WORD]] [--format F] [--env P] [--missing-key M] [--hook] …``, else None."""
+    values: dict[str, object] = dict(_EXPORT_DEFAULTS)
+    target: list[str] = []
+    words_done = False  # argparse takes the positional words as one run
+    i = 0
+    while i < len(rest):
+        word = rest[i]
+        if word in _EXPORT_FLAGS:
+            values[_EXPORT_FLAGS[word]] = True
+            words_done = bool(target)
+        elif word in _EXPORT_OPTIONS and i + 1 < len(rest) and not rest[i + 1].startswith("-"):
+            if word == "--missing-key" and rest[i + 1] not in ("error", "warn", "skip"):
+                return None  # argparse names the choices
+            values[_EXPORT_OPTIONS[word]] = rest[i + 1]
+            words_done = bool(target)
+            i += 1
+        elif word.startswith("-") or words_done:
+            return None
+        else:
+            target.append(word)
+        i += 1
+    from types import SimpleNamespace
+
+    return SimpleNamespace(command="export", **{**values, "target": target})
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -99,12 +150,9 @@ def main(argv: list[str] | None = None) -> int:
     if module is None:
         sys.stderr.write(f"envshim: unknown command {name!r}; run `envshim --help`\n")
         return 2
-    parser = argparse.ArgumentParser(
-        prog=f"envshim {name}", description=COMMANDS[name][1], formatter_class=_HelpFormatter
-    )
-    parser.set_defaults(command=name)
-    module.add_arguments(parser)
-    args = parser.parse_args(rest)
+    args = fast_export_args(rest) if name == "export" else None
+    if args is None:
+        args = _parser(name, module).parse_args(rest)
     code = _run(module, args)
     if from_console and name == "export":
         _exit_now(code)

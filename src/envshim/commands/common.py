@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import argparse
 import sys
 
 TYPE_CHECKING = False  # not `from typing import …`: typing costs ms on every cd
 if TYPE_CHECKING:
+    import argparse
+
     from ..merge import Resolution
 
 

@@ -7,15 +7,20 @@ so ``eval "$(envshim export bash)"`` applies all or nothing. Exit codes: 0 ok,
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 
 from ..shells import FORMATS
 from .common import add_project_options, resolve_from_args
 
+TYPE_CHECKING = False  # argparse only when the command line needs it (envshim.cli)
+if TYPE_CHECKING:
+    import argparse
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    import argparse
+
     parser.add_argument(
         "target",
         nargs="*",

@@ -230,6 +230,20 @@ def test_missing_key_warn(how, ci_project):
     assert canary not in proc.stderr
 
 
+def test_missing_key_precedence_flag_then_environment_then_file(ci_project):
+    """CI sets ENVSHIM_MISSING_KEY; it must beat the committed option, and the flag beats both."""
+    proj, env, _ = ci_project
+    toml = proj / "envshim.toml"
+    toml.write_text(toml.read_text() + 'missing_key = "error"\n')
+    args = ("export", "--format", "json", str(proj))
+    assert run_envshim(*args, env=env).returncode == 1
+    assert run_envshim(*args, env={**env, "ENVSHIM_MISSING_KEY": "skip"}).returncode == 0
+    flag_wins = run_envshim(
+        "export", "--missing-key", "error", *args[1:], env={**env, "ENVSHIM_MISSING_KEY": "skip"}
+    )
+    assert flag_wins.returncode == 1 and flag_wins.stdout == ""
+
+
 def test_missing_key_skip_keeps_ci_values(ci_project):
     proj, env, canary = ci_project
     proc = run_envshim("export", "--format", "json", "--missing-key", "skip", str(proj), env=env)

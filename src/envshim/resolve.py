@@ -36,10 +36,11 @@ def resolve(
     """
     environ = dict(os.environ if environ is None else environ)
     project = find_project(path, env, environ)
+    # the command line, then the environment (CI sets it), then the committed option
     mode = (
         missing_key
-        or project.options.get("missing_key")
         or environ.get("ENVSHIM_MISSING_KEY")
+        or project.options.get("missing_key")
         or "error"
     )
     if mode not in MISSING_KEY_MODES:

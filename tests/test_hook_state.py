@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from conftest import need
-from envshim import hook, trust
+from envshim import hook, paths, trust
 from envshim.errors import ConfigError
 from envshim.merge import Resolution
 from envshim.model import Origin, ResolvedVar
@@ -176,7 +176,7 @@ def test_hook_key_file_is_private(projects, clean_env):
     table[a] = {"K": "v"}
     allow(a)
     hook.plan_hook(clean_env, str(a))
-    key = trust.data_dir(clean_env) / "hook.key"
+    key = paths.data_dir(clean_env) / "hook.key"
     assert key.stat().st_mode & 0o777 == 0o600
     assert key.parent.stat().st_mode & 0o777 == 0o700
 

@@ -48,7 +48,7 @@ def _init(env: dict[str, str], project: Path) -> Path:
 def test_data_dir_is_platformdirs(clean_env: dict[str, str], home: Path) -> None:
     import platformdirs
 
-    from envshim.userstore import data_dir
+    from envshim.paths import data_dir
 
     assert data_dir(os.environ) == Path(platformdirs.user_data_dir("envshim"))
     os.environ.pop("XDG_DATA_HOME")

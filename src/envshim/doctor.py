@@ -186,7 +186,9 @@ class Doctor:
             return str(path)
 
     def home(self) -> Path:
-        return Path(self.environ.get("HOME") or Path.home())
+        from .paths import home
+
+        return home(self.environ)
 
 
 def _toml(path: Path) -> dict[str, Any] | None:
@@ -233,14 +235,15 @@ _MISE_RE = re.compile(r"\bmise\b[^\n]*\bactivate\b")
 
 
 def rc_files(shell: str, environ: dict[str, str], home: Path) -> list[Path]:
-    xdg = Path(environ.get("XDG_CONFIG_HOME") or home / ".config")
     if shell == "bash":
         return [home / ".bashrc", home / ".bash_profile", home / ".bash_login", home / ".profile"]
     if shell == "zsh":
         zdot = Path(environ.get("ZDOTDIR") or home)
         return [zdot / ".zshrc", zdot / ".zprofile", zdot / ".zshenv"]
     if shell == "fish":
-        conf = xdg / "fish"
+        from .paths import config_home
+
+        conf = config_home(environ) / "fish"
         extra = sorted((conf / "conf.d").glob("*.fish")) if (conf / "conf.d").is_dir() else []
         return [conf / "config.fish", *extra]
     return []
@@ -436,7 +439,7 @@ def check_direnv(d: Doctor) -> list[Result]:
         from .commands.hook import hook_text
     except ImportError:
         return _not_available("direnv", "the direnv library installer")
-    path, wanted = lib_path(), hook_text("direnv")
+    path, wanted = lib_path(d.environ), hook_text("direnv")
     try:
         current = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError):

@@ -30,6 +30,7 @@ import time
 from collections.abc import Mapping
 from pathlib import Path
 
+from . import paths
 from ._record import dataclass, field  # dataclasses without inspect: the export path
 from .errors import ConfigError, EnvshimError, UsageError
 
@@ -96,7 +97,7 @@ class State:
 
 def _hash_key(environ: Mapping[str, str]) -> bytes:
     """The per-user HMAC key, created (0600, atomically) on first use."""
-    from .trust import data_dir
+    from .paths import data_dir
 
     path = data_dir(environ) / "hook.key"
     try:
@@ -190,10 +191,8 @@ def _busy_dirs(environ: Mapping[str, str], root: str | None) -> set[str]:
             busy.update(str(d) for d in path.parents)
             if start == environ.get("HOME"):
                 busy.add(str(path))
-    home = environ.get("HOME", "")
-    config = environ.get("XDG_CONFIG_HOME") or (os.path.join(home, ".config") if home else "")
-    if config:  # where a missing ~/.config/mise would be watched from: many apps write here
-        busy.add(os.path.abspath(config))
+    # where a missing ~/.config/mise would be watched from: many apps write here
+    busy.add(os.path.abspath(paths.config_home(environ)))
     if root:
         busy.discard(root)
     return busy
@@ -397,14 +396,7 @@ def stamp_dir(environ: Mapping[str, str]) -> Path:
     runtime = environ.get("XDG_RUNTIME_DIR", "")
     if os.path.isabs(runtime) and os.path.isdir(runtime):
         return Path(runtime) / "envshim"
-    if sys.platform.startswith("linux"):
-        cache = environ.get("XDG_CACHE_HOME", "")
-        if not os.path.isabs(cache):
-            cache = os.path.join(environ.get("HOME") or os.path.expanduser("~"), ".cache")
-        return Path(cache) / "envshim" / "stamps"
-    from platformdirs import user_cache_dir
-
-    return Path(user_cache_dir("envshim", appauthor=False)) / "stamps"
+    return paths.cache_dir(environ) / "stamps"
 
 
 def touch_stamp(environ: Mapping[str, str], when_ns: int) -> str:

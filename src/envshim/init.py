@@ -291,7 +291,7 @@ def _direnv_lib(it: Init) -> None:
     except ImportError:
         it.next_steps.append("envshim direnv install")
         return
-    path, wanted = lib_path(), hook_text("direnv")
+    path, wanted = lib_path(it.environ), hook_text("direnv")
     try:
         if path.read_text(encoding="utf-8") == wanted:
             return

@@ -20,10 +20,10 @@ import hashlib
 import json
 import os
 import re
-import sys
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
+from . import paths
 from ._record import dataclass, field  # dataclasses without inspect: the export path
 from .project import ROOT_MARKERS
 
@@ -38,22 +38,8 @@ UNTRUSTED = "untrusted"  # never allowed (or denied)
 CHANGED = "changed"  # allowed once; a config file changed, appeared or went away since
 
 
-def data_dir(environ: Mapping[str, str] | None = None) -> Path:
-    """``user_data_dir("envshim")``; on Linux computed directly (importing platformdirs
-    costs ~35 ms, paid on every ``cd`` otherwise), elsewhere asked of platformdirs."""
-    environ = os.environ if environ is None else environ
-    if sys.platform.startswith("linux"):
-        xdg = environ.get("XDG_DATA_HOME", "")
-        if not os.path.isabs(xdg):
-            xdg = os.path.join(environ.get("HOME") or os.path.expanduser("~"), ".local/share")
-        return Path(xdg) / "envshim"
-    from platformdirs import user_data_dir
-
-    return Path(user_data_dir("envshim", appauthor=False))
-
-
 def trust_dir(environ: Mapping[str, str] | None = None) -> Path:
-    return data_dir(environ) / "trust"
+    return paths.data_dir(os.environ if environ is None else environ) / "trust"
 
 
 def record_path(root: Path, environ: Mapping[str, str] | None = None) -> Path:

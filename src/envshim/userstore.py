@@ -31,6 +31,7 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, suppress
 from pathlib import Path
 
+from . import paths
 from ._record import dataclass  # dataclasses without inspect: the export path
 from .errors import ConfigError, DecryptError, UsageError
 
@@ -49,31 +50,6 @@ _ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 KEY_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _ENV_ID_RE = re.compile(r"^\s*(?:export\s+)?(ENV_SECRETS_ID|USER_SECRETS_ID)\s*=\s*(.*?)\s*$")
 _CSPROJ_ID_RE = re.compile(r"<UserSecretsId>\s*([^<]*?)\s*</UserSecretsId>")
-
-
-def data_dir(environ: Mapping[str, str]) -> Path:
-    """``platformdirs.user_data_dir("envshim")``, computed from ``environ`` rather than os.environ.
-
-    platformdirs' rules (4.x): an absolute ``$XDG_DATA_HOME`` wins on Linux and
-    macOS; else ``~/.local/share`` (Linux) or ``~/Library/Application Support``
-    (macOS), with a missing or relative ``HOME`` replaced by the passwd entry.
-    Computed here because importing platformdirs costs more than the export path can pay.
-    """
-    if sys.platform == "win32":  # pragma: no cover - platformdirs knows the registry dance
-        import platformdirs
-
-        return Path(platformdirs.user_data_dir("envshim", appauthor=False))
-    xdg = environ.get("XDG_DATA_HOME", "")
-    if os.path.isabs(xdg):
-        return Path(xdg) / "envshim"
-    home = environ.get("HOME", "")
-    if not os.path.isabs(home):
-        import pwd
-
-        home = pwd.getpwuid(os.getuid()).pw_dir
-    if sys.platform == "darwin":
-        return Path(home) / "Library" / "Application Support" / "envshim"
-    return Path(home) / ".local" / "share" / "envshim"
 
 
 def check_id(
@@ -239,7 +215,7 @@ class Store:
     def __init__(self, store_id: str, environ: Mapping[str, str]) -> None:
         self.id = check_id(store_id)
         self.environ = environ
-        self.dir = data_dir(environ) / "users" / self.id
+        self.dir = paths.data_dir(environ) / "users" / self.id
         self.meta_path = self.dir / META
         self.age_path = self.dir / ENCRYPTED
         self.plain_path = self.dir / PLAINTEXT
@@ -723,11 +699,7 @@ def private_workdir(
     import signal
     import tempfile
 
-    base = None
-    for candidate in (environ.get("XDG_RUNTIME_DIR"), "/dev/shm"):
-        if candidate and os.path.isdir(candidate) and os.access(candidate, os.W_OK | os.X_OK):
-            base = candidate
-            break
+    base = next(iter(paths.private_tmp_dirs(environ)), None)
     if base is None:
         base = tempfile.gettempdir()
         text = f"no tmpfs found; the decrypted copy is kept in {base} while you edit"

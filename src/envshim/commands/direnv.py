@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 
 
@@ -14,11 +15,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     install.add_argument("--print-path", action="store_true", help="only print where the file goes")
 
 
-def lib_path() -> Path:
-    config = os.environ.get("XDG_CONFIG_HOME", "")
-    if not os.path.isabs(config):
-        config = os.path.join(os.path.expanduser("~"), ".config")
-    return Path(config) / "direnv" / "lib" / "envshim.sh"
+def lib_path(environ: Mapping[str, str] | None = None) -> Path:
+    """Where direnv's stdlib sources ``lib/*.sh`` from: ``<config home>/direnv/lib``."""
+    from ..paths import config_home
+
+    return config_home(os.environ if environ is None else environ) / "direnv" / "lib" / "envshim.sh"
 
 
 def run(args: argparse.Namespace) -> int:

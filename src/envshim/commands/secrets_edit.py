@@ -24,18 +24,12 @@ from typing import Any
 from ..errors import ConfigError, UsageError
 
 
-def _tmpfs_candidates() -> list[str]:
-    return [d for d in (os.environ.get("XDG_RUNTIME_DIR"), "/dev/shm") if d]
-
-
 @contextlib.contextmanager
 def private_dir() -> Iterator[Path]:
     """A fresh 0700 directory, on tmpfs when possible, removed however the block ends."""
-    base = None
-    for candidate in _tmpfs_candidates():
-        if os.path.isdir(candidate) and os.access(candidate, os.W_OK | os.X_OK):
-            base = candidate
-            break
+    from ..paths import private_tmp_dirs
+
+    base = next(iter(private_tmp_dirs(os.environ)), None)
     if base is None:
         sys.stderr.write(
             "envshim: warning: no tmpfs found; the plaintext goes to the temp "

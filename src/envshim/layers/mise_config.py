@@ -145,10 +145,9 @@ class ConfigCache:
     def for_environ(cls, environ: Any) -> ConfigCache:
         if environ.get("ENVSHIM_NO_CACHE") == "1":
             return cls(None)
-        base = environ.get("XDG_CACHE_HOME") or (
-            os.path.join(environ["HOME"], ".cache") if environ.get("HOME") else None
-        )
-        return cls(os.path.join(base, "envshim", CACHE_DIR) if base else None)
+        from ..paths import cache_dir
+
+        return cls(os.path.join(cache_dir(environ), CACHE_DIR))
 
     def _file(self, key: str) -> str:
         name = key.replace("%", "%25").replace("/", "%2F")

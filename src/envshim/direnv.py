@@ -13,11 +13,15 @@ import os
 import sys
 from pathlib import Path
 
-from .shells.base import single_quote_posix
+from .shells.bash import BashRenderer
 
 TYPE_CHECKING = False  # not `from typing import …`: typing costs ms on every cd
 if TYPE_CHECKING:
     import argparse
+
+
+# direnv evaluates the script with bash: the bash renderer's quoting (one line per word)
+_quote = BashRenderer().quote
 
 
 def _watch_line(paths: list[Path | str], root: Path) -> str:
@@ -29,7 +33,7 @@ def _watch_line(paths: list[Path | str], root: Path) -> str:
         text = os.path.abspath(os.fspath(path))
         if text not in above:
             seen[text] = None
-    return "watch_file " + " ".join(single_quote_posix(p) for p in seen) + "\n"
+    return "watch_file " + " ".join(_quote(p) for p in seen) + "\n"
 
 
 def direnv_export(args: argparse.Namespace) -> int:
@@ -55,7 +59,7 @@ def direnv_export(args: argparse.Namespace) -> int:
     if resolution is None or not verdict.allowed:
         watched = [*candidates, *(verdict.record.files if verdict.record else [])]
         notice = trust.notice(verdict)
-        sys.stdout.write(f"log_error {single_quote_posix(notice)}\n" + _watch_line(watched, root))
+        sys.stdout.write(f"log_error {_quote(notice)}\n" + _watch_line(watched, root))
         return 0
     renderer = get_renderer("bash")
     changes = resolution.changes()

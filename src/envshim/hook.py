@@ -350,42 +350,30 @@ def _summary(emit: Mapping[str, str | None], current: Mapping[str, str]) -> str:
 
 
 def render_script(shell: str, plan: Plan, stamp: str) -> str:
+    """The script for ``eval``: each command on one line, every word quoted by the
+    shell's renderer (a multi-line value is ``$'…'`` in bash and zsh, see shells/base.py)."""
+    from .shells import get_renderer
+
+    r = get_renderer(shell)
+    q = r.quote
+    lines = [r.unset(k) if v is None else r.export(k, v) for k, v in plan.emit.items()]
+    if plan.state.empty():
+        lines.append(r.unset(STATE_VAR))
+    else:
+        lines.append(r.export(STATE_VAR, plan.state.encode()))
+    watch = " ".join(q(p) for p in plan.watch)
     if shell == "fish":
-        return _render_fish(plan, stamp)
-    return _render_posixish(shell, plan, stamp)
-
-
-def _render_posixish(shell: str, plan: Plan, stamp: str) -> str:
-    from .shells.base import single_quote_posix as q
-
-    lines = [f"unset {k}" if v is None else f"export {k}={q(v)}" for k, v in plan.emit.items()]
-    if plan.state.empty():
-        lines.append(f"unset {STATE_VAR}")
+        lines.append(f"set -g _envshim_watch {watch}")
+        lines.append(f"set -g _envshim_stamp {q(stamp)}")
+        quiet = 'test "$ENVSHIM_QUIET" = 1; or'
     else:
-        lines.append(f"export {STATE_VAR}={q(plan.state.encode())}")
-    lines.append("_envshim_watch=(" + " ".join(q(p) for p in plan.watch) + ")")
-    lines.append(f"_envshim_stamp={q(stamp)}")
+        lines.append(f"_envshim_watch=({watch})")
+        lines.append(f"_envshim_stamp={q(stamp)}")
+        quiet = '[ "${ENVSHIM_QUIET-}" = 1 ] ||'
     if plan.notice:
         lines.append(f"printf '%s\\n' {q(plan.notice)} >&2")
     if plan.summary:
-        lines.append(f"[ \"${{ENVSHIM_QUIET-}}\" = 1 ] || printf '%s\\n' {q(plan.summary)} >&2")
-    return "".join(line + "\n" for line in lines)
-
-
-def _render_fish(plan: Plan, stamp: str) -> str:
-    from .shells.fish import fish_quote as q
-
-    lines = [f"set -e -g {k}" if v is None else f"set -gx {k} {q(v)}" for k, v in plan.emit.items()]
-    if plan.state.empty():
-        lines.append(f"set -e -g {STATE_VAR}")
-    else:
-        lines.append(f"set -gx {STATE_VAR} {q(plan.state.encode())}")
-    lines.append("set -g _envshim_watch " + " ".join(q(p) for p in plan.watch))
-    lines.append(f"set -g _envshim_stamp {q(stamp)}")
-    if plan.notice:
-        lines.append(f"printf '%s\\n' {q(plan.notice)} >&2")
-    if plan.summary:
-        lines.append(f"test \"$ENVSHIM_QUIET\" = 1; or printf '%s\\n' {q(plan.summary)} >&2")
+        lines.append(f"{quiet} printf '%s\\n' {q(plan.summary)} >&2")
     return "".join(line + "\n" for line in lines)
 
 

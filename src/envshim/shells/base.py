@@ -72,6 +72,10 @@ class Renderer(ABC):
     @abstractmethod
     def export(self, key: str, value: str) -> str: ...
 
+    def quote(self, value: str) -> str:
+        """One shell word that evaluates to exactly ``value`` (the shell formats only)."""
+        raise NotImplementedError(f"{self.name} is not a shell")
+
     @abstractmethod
     def unset(self, key: str) -> str: ...
 

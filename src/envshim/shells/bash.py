@@ -25,8 +25,11 @@ class BashRenderer(Renderer):
     name = "bash"
     reserved = BASH_RESERVED
 
+    def quote(self, value: str) -> str:
+        return one_line_quote(value)
+
     def export(self, key: str, value: str) -> str:
-        return f"export {key}={one_line_quote(value)}"
+        return f"export {key}={self.quote(value)}"
 
     def unset(self, key: str) -> str:
         return f"unset {key}"

@@ -35,8 +35,11 @@ class FishRenderer(Renderer):
     reserved = FISH_RESERVED
     reserved_documented = FISH_DOCUMENTED
 
+    def quote(self, value: str) -> str:
+        return fish_quote(value)
+
     def export(self, key: str, value: str) -> str:
-        return f"set -gx {key} {fish_quote(value)}"
+        return f"set -gx {key} {self.quote(value)}"
 
     def unset(self, key: str) -> str:
         # -g: a plain `set -e` would erase a universal variable for good once the global

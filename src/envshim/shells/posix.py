@@ -14,8 +14,11 @@ class PosixRenderer(Renderer):
     name = "posix"
     reserved = POSIX_RESERVED
 
+    def quote(self, value: str) -> str:
+        return single_quote_posix(value)
+
     def export(self, key: str, value: str) -> str:
-        return f"{key}={single_quote_posix(value)}; export {key}"
+        return f"{key}={self.quote(value)}; export {key}"
 
     def unset(self, key: str) -> str:
         return f"unset {key}"

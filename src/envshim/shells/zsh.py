@@ -29,15 +29,15 @@ _ZSH_RESERVED_NAMES = """
 ZSH_RESERVED = frozenset(_ZSH_RESERVED_NAMES.split())
 
 
-zsh_quote = one_line_quote  # kept under its old name for callers (the hook)
-
-
 class ZshRenderer(Renderer):
     name = "zsh"
     reserved = ZSH_RESERVED
 
+    def quote(self, value: str) -> str:
+        return one_line_quote(value)
+
     def export(self, key: str, value: str) -> str:
-        return f"export {key}={one_line_quote(value)}"
+        return f"export {key}={self.quote(value)}"
 
     def unset(self, key: str) -> str:
         return f"unset {key}"

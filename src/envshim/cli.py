@@ -39,7 +39,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
-def _version() -> str:
+def version() -> str:
     from importlib.metadata import PackageNotFoundError, version
 
     try:
@@ -143,7 +143,7 @@ def main(argv: list[str] | None = None) -> int:
         sys.stdout.write(_top_help())
         return 0 if argv else 2
     if argv[0] == "--version":
-        sys.stdout.write(f"envshim {_version()}\n")
+        sys.stdout.write(f"envshim {version()}\n")
         return 0
     name, rest = argv[0], argv[1:]
     module = _command_module(COMMANDS[name][0]) if name in COMMANDS else None

@@ -223,10 +223,10 @@ def _quote_path(path: Path | str) -> str:
 
 
 def check_versions(d: Doctor) -> list[Result]:
-    from .cli import _version
+    from .cli import version
 
     py = ".".join(map(str, sys.version_info[:3]))
-    return [Result("versions", OK, f"python {py}, envshim {_version()}")]
+    return [Result("versions", OK, f"python {py}, envshim {version()}")]
 
 
 _HOOK_RE = re.compile(r"envshim\s+hook")
@@ -514,7 +514,7 @@ def check_identity(d: Doctor) -> list[Result]:
     ]
 
 
-def _file_recipients(path: Path) -> list[str] | None:
+def file_recipients(path: Path) -> list[str] | None:
     """The age recipients recorded in a sops file; None for formats that do not record them."""
     if not _is_sops(path):
         return None
@@ -554,7 +554,7 @@ def check_recipients(d: Doctor) -> list[Result]:
     out = []
     for path in files:
         try:
-            recipients = _file_recipients(path)
+            recipients = file_recipients(path)
         except EnvshimError as exc:
             out.append(Result("recipients", FAIL, str(exc)))
             continue
@@ -593,57 +593,45 @@ def check_decrypt(d: Doctor) -> list[Result]:
         from .layers import team
     except ImportError:
         return _not_available("decrypt", "the team layer")
-    # per file, so each line names its file; `_read` until the team layer exports a reader
-    load_file = getattr(team, "read_file", None) or getattr(team, "_read", None)
+    # per file, so each line names its file
     out = []
-    if load_file is not None:
-        p = d.project()
-        from .layers.base import LayerContext
+    p = d.project()
+    from .layers.base import LayerContext
 
-        for path in files:
-            ctx = LayerContext(
-                cwd=p.cwd,
-                root=p.root,
-                profiles=p.profiles,
-                environ=d.environ,
-                options={**p.options, **d.mise_table()},
-                missing_key="error",
-            )
-            not_mine = d._cache.get("not_mine", {}).get(path)
-            if not_mine:  # the recipients check found it: the same exact step, not a second guess
-                out.append(
-                    Result(
-                        "decrypt",
-                        FAIL,
-                        f"{d.rel(path)}: cannot be opened with your key "
-                        "until a maintainer adds you",
-                        not_mine,
-                    )
-                )
-                continue
-            try:
-                entries = load_file(path, ctx)
-            except EnvshimError as exc:
-                out.append(Result("decrypt", FAIL, f"{d.rel(path)}: {exc.message}", exc.hint or ""))
-                continue
+    for path in files:
+        ctx = LayerContext(
+            cwd=p.cwd,
+            root=p.root,
+            profiles=p.profiles,
+            environ=d.environ,
+            options={**p.options, **d.mise_table()},
+            missing_key="error",
+        )
+        not_mine = d._cache.get("not_mine", {}).get(path)
+        if not_mine:  # the recipients check found it: the same exact step, not a second guess
             out.append(
                 Result(
                     "decrypt",
-                    OK,
-                    f"{d.rel(path)}: {len(list(entries))} value(s), "
-                    + ("MAC verified" if _is_sops(path) else "authenticated"),
+                    FAIL,
+                    f"{d.rel(path)}: cannot be opened with your key until a maintainer adds you",
+                    not_mine,
                 )
             )
-        return out
-    # No per-file entry point: resolve the project as a whole (errors name the file).
-    from .resolve import resolve
-
-    try:
-        resolution = resolve(d.cwd, d.env, environ=d.environ, missing_key="error")
-    except EnvshimError as exc:
-        return [Result("decrypt", FAIL, str(exc).split("; ")[0], exc.hint or "")]
-    team_keys = [k for k, v in resolution.vars.items() if v.origin.layer == "team"]
-    return [Result("decrypt", OK, f"{len(files)} file(s), {len(team_keys)} value(s), MAC verified")]
+            continue
+        try:
+            entries = team.read_file(path, ctx)
+        except EnvshimError as exc:
+            out.append(Result("decrypt", FAIL, f"{d.rel(path)}: {exc.message}", exc.hint or ""))
+            continue
+        out.append(
+            Result(
+                "decrypt",
+                OK,
+                f"{d.rel(path)}: {len(list(entries))} value(s), "
+                + ("MAC verified" if _is_sops(path) else "authenticated"),
+            )
+        )
+    return out
 
 
 def mise_required(d: Doctor) -> dict[str, str]:

@@ -95,7 +95,7 @@ class State:
 # ---------------------------------------------------------------- hashing
 
 
-def _hash_key(environ: Mapping[str, str]) -> bytes:
+def hash_key(environ: Mapping[str, str]) -> bytes:
     """The per-user HMAC key, created (0600, atomically) on first use."""
     from .paths import data_dir
 
@@ -123,7 +123,7 @@ def value_hash(key: bytes, name: str, value: str) -> str:
 _PLACE_VARS = ("HOME", "XDG_DATA_HOME", "XDG_CACHE_HOME", "XDG_RUNTIME_DIR", "XDG_CONFIG_HOME")
 
 
-def _places(environ: Mapping[str, str], old: State | None) -> dict[str, str]:
+def place_environ(environ: Mapping[str, str], old: State | None) -> dict[str, str]:
     """``environ`` with the location variables as they were before the last load, so the
     key, trust records and stamps are found in the same place before and after."""
     places = dict(environ)
@@ -243,8 +243,8 @@ def plan_hook(
     from .project import ROOT_MARKERS, find_root
 
     old = State.decode(environ.get(STATE_VAR))
-    places = _places(environ, old)
-    key = _hash_key(places)
+    places = place_environ(environ, old)
+    key = hash_key(places)
     base = revert(environ, old, key)
     base.pop(STATE_VAR, None)
     state = State(noticed=list(old.noticed) if old else [])
@@ -457,9 +457,9 @@ def hook_export(args: argparse.Namespace) -> int:
     except EnvshimError:
         # Nothing is applied; the stamp moves so the same error is not printed on every
         # prompt, and editing a watched file retries.
-        _quiet_touch(_places(environ, State.decode(environ.get(STATE_VAR))), started)
+        _quiet_touch(place_environ(environ, State.decode(environ.get(STATE_VAR))), started)
         raise
-    places = _places(environ, State.decode(environ.get(STATE_VAR)))
+    places = place_environ(environ, State.decode(environ.get(STATE_VAR)))
     text = render_script(shell, plan, touch_stamp(places, started))
     for warning in plan.warnings:
         sys.stderr.write(f"envshim: warning: {warning}\n")

@@ -70,7 +70,7 @@ def project_files(recipient: str) -> tuple[list[str], list[str]]:
     """(sops files here encrypted to ``recipient``, those that are not); empty outside a project."""
     from pathlib import Path
 
-    from ..doctor import Doctor, _file_recipients
+    from ..doctor import Doctor, file_recipients
     from ..errors import EnvshimError
     from ..keys import normalize_recipient
 
@@ -79,7 +79,7 @@ def project_files(recipient: str) -> tuple[list[str], list[str]]:
     try:
         d = Doctor(cwd=Path.cwd(), environ=dict(os.environ))
         for path in d.team_files() or []:
-            listed = _file_recipients(path)
+            listed = file_recipients(path)
             if listed is None:
                 continue
             mine = normalize_recipient(recipient) in {normalize_recipient(r) for r in listed}

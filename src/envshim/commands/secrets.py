@@ -84,7 +84,7 @@ def project_files(ctx: Any) -> list[Path]:
     try:
         return team.secret_files(ctx)
     except ConfigError:
-        return [p for p, _required in team._candidates(ctx) if p.is_file()]
+        return [p for p, _required in team.candidate_files(ctx) if p.is_file()]
 
 
 def named_files(ctx: Any) -> list[Path]:
@@ -94,7 +94,7 @@ def named_files(ctx: Any) -> list[Path]:
     if ctx.options.get("files") is None:
         return []
     try:
-        return [p for p, _required in team._candidates(ctx)]
+        return [p for p, _required in team.candidate_files(ctx)]
     except ConfigError:
         return []
 
@@ -278,7 +278,7 @@ def _open_any(path: Path, ids: list[Any]) -> Any:
     return sops.empty_document(path, _rule_for(path))
 
 
-def _target_for_write(args: argparse.Namespace, ctx: Any, key: str | None) -> tuple[Path, Any]:
+def target_for_write(args: argparse.Namespace, ctx: Any, key: str | None) -> tuple[Path, Any]:
     """The file to change and its open document (a new empty one if it does not exist)."""
     from ..formats import sops
     from ..formats.sops import is_sops_file
@@ -312,7 +312,7 @@ def _set(args: argparse.Namespace, ctx: Any) -> int:
     value = _read_value(args)
     if "\x00" in value:
         raise UsageError("a value cannot contain a NUL byte")
-    path, doc = _target_for_write(args, ctx, args.key)
+    path, doc = target_for_write(args, ctx, args.key)
     if doc.store == "dotenv" and "\\n" in value:
         raise UsageError(
             "sops dotenv files cannot hold a literal backslash-n; use a yaml or json file"
@@ -332,7 +332,7 @@ def _say_recipients(recipients: list[str]) -> None:
 
 
 def _rm(args: argparse.Namespace, ctx: Any) -> int:
-    path, doc = _target_for_write(args, ctx, args.key)
+    path, doc = target_for_write(args, ctx, args.key)
     if args.key not in doc.names():
         raise ConfigError(
             f"{args.key} is not in this file",

@@ -89,9 +89,9 @@ def _ask_again() -> bool:
 
 def edit(args: argparse.Namespace, ctx: Any) -> int:
     from ..formats.sops import load_plain_branches
-    from .secrets import _target_for_write
+    from .secrets import target_for_write
 
-    path, doc = _target_for_write(args, ctx, None)
+    path, doc = target_for_write(args, ctx, None)
     original = doc.plaintext()
     suffix = {"dotenv": ".env", "age": ".env", "yaml": ".yaml", "json": ".json", "ini": ".ini"}.get(
         doc.store, ".txt"

@@ -25,12 +25,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _hook_view(environ: dict[str, str]) -> tuple[dict[str, Any] | None, dict[str, str]]:
     """What the hook loaded in this shell, and the environment before it."""
-    from ..hook import STATE_VAR, State, _hash_key, _places, revert, value_hash
+    from ..hook import STATE_VAR, State, hash_key, place_environ, revert, value_hash
 
     state = State.decode(environ.get(STATE_VAR))
     if state is None:
         return None, environ
-    key = _hash_key(_places(environ, state))
+    key = hash_key(place_environ(environ, state))
     base = revert(environ, state, key)
     base.pop(STATE_VAR, None)
     by_hand = sorted(

@@ -613,7 +613,7 @@ def new_document(path: Path, store: str, branches: list[Any], rule: CreationRule
     )
     if rule.rule[0].endswith("regex"):
         try:
-            md._regex = re.compile(rule.rule[1])
+            md.compile_rule()
         except re.error:
             raise ConfigError(
                 f"{rule.rule[0]} is not a valid regular expression", hint="fix it in .sops.yaml"

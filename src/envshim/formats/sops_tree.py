@@ -90,6 +90,11 @@ class Metadata:
     def recipients(self) -> list[str]:
         return [k.recipient for g in self.groups for k in g]
 
+    def compile_rule(self) -> None:
+        """Compile a ``*_regex`` rule now, so a bad one is refused before any use
+        (raises :class:`re.error`)."""
+        self._regex = re.compile(self.rule_value)
+
     def should_encrypt(self, path: list[str]) -> bool:
         """sops' ``shouldBeEncrypted`` for one AAD path."""
         v = self.rule_value
@@ -184,7 +189,7 @@ def parse_metadata(raw: Any, path: str) -> Metadata:
     )
     if rule.endswith("regex"):
         try:
-            md._regex = re.compile(value)
+            md.compile_rule()
         except re.error:
             raise DecryptError(
                 f"{rule} is not a regular expression envshim can use",

@@ -59,8 +59,10 @@ def _names(value: Any, ctx: LayerContext, what: str) -> list[str]:
     return value
 
 
-def _candidates(ctx: LayerContext) -> list[tuple[Path, bool]]:
-    """``(path, required)`` in reading order."""
+def candidate_files(ctx: LayerContext) -> list[tuple[Path, bool]]:
+    """Every secret file that could apply, present or not, as ``(path, required)`` in
+    reading order: the conventional names (and their profile variants), or those the
+    ``files`` option names (``required``: a missing one is an error for the layer)."""
     option = ctx.options.get("files")
     if option is None:
         names = [(n, False) for n in CONVENTIONAL]
@@ -90,7 +92,7 @@ def secret_files(ctx: LayerContext) -> list[Path]:
     is an error.
     """
     found: list[Path] = []
-    for path, required in _candidates(ctx):
+    for path, required in candidate_files(ctx):
         ctx.watch.append(path)
         if path.is_file():
             found.append(path)
@@ -134,12 +136,15 @@ def _kind(path: Path) -> str:
     return "plain"
 
 
-def _read(path: Path, ctx: LayerContext) -> list[tuple[str, str, int | None]]:
+def read_file(path: Path, ctx: LayerContext) -> list[tuple[str, str, int | None]]:
+    """One secret file's ``(key, value, line)`` bindings, decrypted with the keys ``ctx``
+    finds; the format is told from the content. A plaintext file is a ConfigError,
+    a key that does not open it :class:`~envshim.formats.age.NoMatchingKey`."""
     kind = _kind(path)
     if kind == "age":
-        from ..formats.age import read_file
+        from ..formats.age import read_file as read_age
 
-        return [(b.key, b.value, b.line) for b in read_file(path, ctx)]
+        return [(b.key, b.value, b.line) for b in read_age(path, ctx)]
     if kind == "sops":
         return _read_sops(path, ctx)
     if kind == "dotenvx":
@@ -193,7 +198,7 @@ def load_team(ctx: LayerContext) -> list[Entry]:
     for path in files:
         ctx.read(path)
         try:
-            bindings = _read(path, ctx)
+            bindings = read_file(path, ctx)
         except NoMatchingKey as exc:
             if ctx.missing_key == "error":
                 raise

@@ -56,12 +56,6 @@ def _top_help() -> str:
     return "\n".join(lines) + "\n"
 
 
-def _available(module: str) -> bool:
-    from importlib.util import find_spec
-
-    return find_spec(f"envshim.commands.{module}") is not None
-
-
 def _command_module(module: str) -> object | None:
     """The command's module, or None when it is not written yet (no importlib.util on every cd)."""
     name = f"envshim.commands.{module}"

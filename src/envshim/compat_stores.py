@@ -39,6 +39,7 @@ class CompatStore:
 
 
 def _home(environ: Mapping[str, str]) -> Path:
+    # Not paths.home: dotnet and python-env-secrets take $HOME as given, even relative.
     return Path(environ.get("HOME") or os.path.expanduser("~"))
 
 

@@ -30,6 +30,7 @@ class Identity:
 
 
 def _home(environ: Mapping[str, str]) -> Path:
+    # Not paths.home: sops (Go's os.UserHomeDir) and mise take $HOME as given, even relative.
     home = environ.get("HOME")
     return Path(home) if home else Path.home()
 

@@ -175,7 +175,9 @@ CHANGES = st.dictionaries(
 
 @pytest.mark.parametrize("label", sorted(SHELLS))
 @settings(
-    max_examples=int(os.environ.get("ENVSHIM_SHELL_EXAMPLES", "30")), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=int(os.environ.get("ENVSHIM_SHELL_EXAMPLES", "30")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
 @given(changes=CHANGES)
 def test_any_text_round_trips(label, changes, tmp_path):

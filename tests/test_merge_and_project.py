@@ -109,3 +109,23 @@ def test_unknown_option_is_refused(tmp_path: Path):
     (tmp_path / "envshim.toml").write_text('flies = ["a"]\n')
     with pytest.raises(ConfigError, match="unknown option 'flies'"):
         find_project(tmp_path, environ={})
+
+
+def test_envshim_toml_parse_cache_follows_every_edit(tmp_path: Path):
+    """The export path keeps a parsed copy of envshim.toml; an edit of the same size is seen."""
+    environ = {"HOME": str(tmp_path / "home"), "XDG_CACHE_HOME": str(tmp_path / "cache")}
+    options = tmp_path / "proj" / "envshim.toml"
+    options.parent.mkdir()
+    options.write_text('required = ["AAA"]\n')
+    assert find_project(options.parent, environ=environ, cache=True).options["required"] == ["AAA"]
+    cached = list((tmp_path / "cache" / "envshim").rglob("*envshim.toml"))
+    assert len(cached) == 1 and oct(cached[0].stat().st_mode & 0o777) == "0o600"
+    options.write_text('required = ["BBB"]\n')
+    assert find_project(options.parent, environ=environ, cache=True).options["required"] == ["BBB"]
+    # without cache=True nothing is written anywhere
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "envshim.toml").write_text("required = []\n")
+    before = sorted((tmp_path / "cache").rglob("*"))
+    find_project(other, environ=environ)
+    assert sorted((tmp_path / "cache").rglob("*")) == before

@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 from conftest import VECTORS, need_vectors, run_envshim
-from envshim.layers.mise_config import CACHE_DIR
+from envshim.layers.mise_config import CACHE_NAMESPACE as CACHE_DIR
 from envshim.resolve import resolve
 
 

@@ -36,8 +36,9 @@ def envshim(*args: str, env: dict[str, str], cwd: Path, input: str | None = None
     return run_envshim(*args, env=env, cwd=cwd, input=input)
 
 
-def snapshot(*roots: Path) -> dict[str, tuple[int, bytes | None]]:
-    """Every path under ``roots`` with its mode and (for files) content."""
+def snapshot(*roots: Path, ignore: Path | None = None) -> dict[str, tuple[int, bytes | None]]:
+    """Every path under ``roots`` with its mode and (for files) content, less ``ignore``
+    (the parse cache of committed config, which ``export`` may fill)."""
     out: dict[str, tuple[int, bytes | None]] = {}
     for root in roots:
         if not root.exists():
@@ -50,6 +51,8 @@ def snapshot(*roots: Path) -> dict[str, tuple[int, bytes | None]]:
                 p = os.path.join(dirpath, name)
                 st = os.lstat(p)
                 out[p] = (st.st_mode, Path(p).read_bytes() if stat.S_ISREG(st.st_mode) else None)
+    if ignore is not None:
+        out = {k: v for k, v in out.items() if k != str(ignore) and not k.startswith(f"{ignore}/")}
     return out
 
 

@@ -35,7 +35,7 @@ def resolve(
     ``table_options`` is then the `_.envshim` table mise handed to the plugin.
     """
     environ = dict(os.environ if environ is None else environ)
-    project = find_project(path, env, environ)
+    project = find_project(path, env, environ, cache=True)
     # the command line, then the environment (CI sets it), then the committed option
     mode = (
         missing_key

@@ -11,7 +11,10 @@ from __future__ import annotations
 import binascii
 import os
 import re
-from typing import Any
+
+TYPE_CHECKING = False  # not `from typing import …`: typing costs ms on every cd
+if TYPE_CHECKING:
+    from typing import Any
 
 PREFIX = "ENC[AES256_GCM,"
 _ENC_RE = re.compile(r"^ENC\[AES256_GCM,data:(.+),iv:(.+),tag:(.+),type:(.+)\]", re.DOTALL)
@@ -29,9 +32,21 @@ def is_encrypted(text: object) -> bool:
 
 def cipher(key: bytes) -> Any:
     """An AES-GCM object for ``key``: build it once per file, pass it instead of the key."""
-    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+    return _aesgcm_class()(key)
 
-    return AESGCM(key)
+
+def _aesgcm_class() -> Any:
+    """``cryptography``'s AESGCM. The public module imports the whole ``ciphers`` package
+    (about 20 ms on every cd with a secret file); the class it re-exports lives in the
+    Rust bindings, so take it from there when this version has it there."""
+    try:
+        from cryptography.hazmat.bindings._rust import openssl
+
+        return openssl.aead.AESGCM
+    except (ImportError, AttributeError):  # another layout: the public name always works
+        from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+        return AESGCM
 
 
 def _aesgcm(key: Any) -> Any:

@@ -33,7 +33,8 @@ from ..errors import ConfigError, MissingRequiredError
 from ..layers.base import LayerContext
 from ..merge import Merger
 from ..model import MISE, Origin
-from .mise_config import ConfigCache, EnvTable, MiseConfig, config_root, read_config
+from ..parsecache import ParseCache
+from .mise_config import CACHE_NAMESPACE, EnvTable, MiseConfig, config_root, read_config
 from .mise_discovery import discover
 from .mise_template import (
     Scope,
@@ -100,7 +101,7 @@ def load_configs(ctx: LayerContext) -> list[MiseConfig]:
     if not found:
         return []
     home = ctx.environ.get("HOME")
-    cache = ConfigCache.for_environ(ctx.environ)
+    cache = ParseCache.for_environ(ctx.environ, CACHE_NAMESPACE)
     configs = []
     for item in found:
         path = Path(item.path)

@@ -8,16 +8,16 @@ occurrence of a key in a section counts, which is the one TOML allows.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from ..errors import ConfigError
+from ..parsecache import ParseCache
 
 TYPE_CHECKING = False  # not `from typing import …`: typing costs ms on every cd
 if TYPE_CHECKING:
     from typing import Any
 
-CACHE_DIR = "mise-configs.v1"
+CACHE_NAMESPACE = "mise-configs.v1"
 
 
 class EnvTable:
@@ -61,18 +61,9 @@ def config_root(path: Path, home: str | None, is_global: bool) -> str:
     return str(d)
 
 
-def read_config(path: Path, root: str, cache: ConfigCache | None = None) -> MiseConfig:
+def read_config(path: Path, root: str, cache: ParseCache | None = None) -> MiseConfig:
     """The ``[env]`` tables of ``path``; parsed with tomllib unless ``cache`` holds this version."""
-    try:
-        st = os.stat(path)
-    except OSError as exc:
-        raise ConfigError(f"cannot read: {exc.strerror}", path=path) from None
-    stamp = (st.st_mtime_ns, st.st_size, st.st_ino)
-    raw = cache.get(str(path), stamp) if cache is not None else None
-    if raw is None:
-        raw = _parse(path)
-        if cache is not None:
-            cache.put(str(path), stamp, raw)
+    raw = cache.load(path, _parse) if cache is not None else _parse(path)
     return MiseConfig(path, root, [EnvTable(data, lines, header) for data, lines, header in raw])
 
 
@@ -125,68 +116,6 @@ def _raw_value(text: str, line: int | None) -> str | None:
         return None
     _, _, rest = lines[line - 1].partition("=")
     return rest.split("#", 1)[0].strip() or None
-
-
-class ConfigCache:
-    """Parsed ``[env]`` tables (never secrets in clear: inline age values stay ciphertext).
-
-    One small ``marshal`` file per config in the user's cache directory, keyed by
-    the path and ``(mtime_ns, size, inode)``, so a warm export reads only the
-    configs it needs and does not import ``tomllib``. Written atomically, 0600 in
-    a 0700 directory; any damage just means a re-parse.
-    """
-
-    __slots__ = ("directory",)
-
-    def __init__(self, directory: str | None) -> None:
-        self.directory = directory
-
-    @classmethod
-    def for_environ(cls, environ: Any) -> ConfigCache:
-        if environ.get("ENVSHIM_NO_CACHE") == "1":
-            return cls(None)
-        from ..paths import cache_dir
-
-        return cls(os.path.join(cache_dir(environ), CACHE_DIR))
-
-    def _file(self, key: str) -> str:
-        name = key.replace("%", "%25").replace("/", "%2F")
-        if len(name.encode()) > 200:  # a file name holds 255 bytes
-            import zlib
-
-            name = f"{zlib.crc32(key.encode()):08x}-{name[-120:]}"
-        return os.path.join(self.directory or "", name)
-
-    def get(self, key: str, stamp: tuple[int, int, int]) -> Any:
-        if self.directory is None:
-            return None
-        import marshal
-
-        try:
-            with open(self._file(key), "rb") as fh:
-                entry = marshal.loads(fh.read())  # marshal.load(fh) reads in small pieces
-        except (OSError, EOFError, ValueError, TypeError):
-            return None
-        if isinstance(entry, tuple) and len(entry) == 3 and entry[0] == key and entry[1] == stamp:
-            return entry[2]
-        return None
-
-    def put(self, key: str, stamp: tuple[int, int, int], raw: Any) -> None:
-        if self.directory is None:
-            return
-        import marshal
-
-        path = self._file(key)
-        tmp = f"{path}.{os.getpid()}.tmp"
-        try:
-            os.makedirs(self.directory, mode=0o700, exist_ok=True)
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(marshal.dumps((key, stamp, raw)))
-            os.replace(tmp, path)
-        except (OSError, ValueError):  # a cache that cannot be written is only slower
-            if os.path.exists(tmp):
-                os.unlink(tmp)
 
 
 def _index_lines(text: str) -> list[tuple[dict[str, int], int | None]]:

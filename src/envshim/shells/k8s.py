@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from ..errors import ConfigError, EnvshimError, UsageError
-from .base import NAME_RE, ExportContext, Renderer
+from .base import ExportContext, Renderer, is_valid_name
 
 _DNS_SUBDOMAIN = re.compile(r"[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?\Z")
 _DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\Z")
@@ -52,7 +52,7 @@ def read_allowlist(path: str) -> list[tuple[str, int]]:
         name = raw.split("#", 1)[0].strip()
         if not name:
             continue
-        if not NAME_RE.match(name):
+        if not is_valid_name(name):
             raise ConfigError(
                 f"{name!r} is not a variable name",
                 path=path,

@@ -11,10 +11,13 @@ import os
 import sys
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
 from ._record import dataclass  # dataclasses without inspect: the export path
 from .errors import ConfigError, DecryptError
+
+TYPE_CHECKING = False  # not `from typing import …`: typing costs ms on every cd
+if TYPE_CHECKING:
+    from typing import Any
 
 _ARMOR_BEGIN = "-----BEGIN AGE ENCRYPTED FILE-----"
 _AGE_MAGIC = "age-encryption.org/v1"

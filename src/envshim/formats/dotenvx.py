@@ -23,11 +23,14 @@ import base64
 import binascii
 import re
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 from .._record import dataclass  # dataclasses without inspect: the export path
 from ..errors import ConfigError, DecryptError
 from .age import NoMatchingKey
+
+TYPE_CHECKING = False  # not `from typing import …`: typing costs ms on every cd
+if TYPE_CHECKING:
+    from typing import Any
 
 if TYPE_CHECKING:
     from ..layers.base import LayerContext

@@ -21,10 +21,11 @@ import binascii
 import shutil
 import subprocess
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from ..errors import DecryptError
 from .age import NoMatchingKey, decrypt_bytes, identities_for
+
+TYPE_CHECKING = False  # not `from typing import …`: typing costs ms on every cd
 
 if TYPE_CHECKING:
     from ..layers.base import LayerContext

@@ -10,11 +10,13 @@ here (no ``\\r`` stripping) because the MAC covers every byte.
 
 from __future__ import annotations
 
-from typing import Any
-
 from ..errors import ConfigError
 from . import sops_meta
 from .sops_tree import Comment, Pairs
+
+TYPE_CHECKING = False  # not `from typing import …`: typing costs ms on every cd
+if TYPE_CHECKING:
+    from typing import Any
 
 PREFIX = "sops_"
 

@@ -10,9 +10,12 @@ object whose ``data`` value is the whole plaintext.
 from __future__ import annotations
 
 import json
-from typing import Any
 
 from ..errors import ConfigError
+
+TYPE_CHECKING = False  # not `from typing import …`: typing costs ms on every cd
+if TYPE_CHECKING:
+    from typing import Any
 
 
 class JsonNumber(float):

@@ -8,7 +8,11 @@ dotenv and ini files cannot nest, so sops writes its metadata flattened:
 from __future__ import annotations
 
 import re
-from typing import Any
+
+TYPE_CHECKING = False  # not `from typing import …`: typing costs ms on every cd
+if TYPE_CHECKING:
+    from typing import Any
+
 
 SOPS_VERSION = "3.11.0"  # the sops release whose output envshim writes
 _TOKEN = re.compile(r"__map_|__list_")

@@ -15,11 +15,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator, MutableMapping
-from typing import Any
 
 from ..crypto import aesgcm
 from ..crypto.mac import Mac, go_float
 from ..errors import DecryptError
+
+TYPE_CHECKING = False  # not `from typing import …`: typing costs ms on every cd
+if TYPE_CHECKING:
+    from typing import Any
 
 DEFAULT_UNENCRYPTED_SUFFIX = "_unencrypted"
 RULES = ("unencrypted_suffix", "encrypted_suffix", "unencrypted_regex", "encrypted_regex")
@@ -240,7 +243,8 @@ def go_rfc3339(text: str) -> str:
 
 # --- walking -----------------------------------------------------------------
 
-Leaf = tuple[list[str], list[str | int], Any, Any]  # aad path, name path, container, key
+if TYPE_CHECKING:  # aad path, name path, container, key
+    Leaf = tuple[list[str], list[str | int], Any, Any]
 
 
 def is_branch(node: Any) -> bool:

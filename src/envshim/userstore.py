@@ -34,6 +34,7 @@ from pathlib import Path
 from . import paths
 from ._record import dataclass  # dataclasses without inspect: the export path
 from .errors import ConfigError, DecryptError, UsageError
+from .userlink import Link, check_id, find_link
 
 TYPE_CHECKING = False  # not `from typing import …`: typing costs ms on every cd
 if TYPE_CHECKING:
@@ -46,25 +47,7 @@ FORMAT_VERSION = 1
 PLAINTEXT_LABEL = "PLAINTEXT envshim user store: these values are NOT encrypted"
 
 # An id names a directory: no separators, no dot-dot, no NUL, nothing empty.
-_ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 KEY_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-_ENV_ID_RE = re.compile(r"^\s*(?:export\s+)?(ENV_SECRETS_ID|USER_SECRETS_ID)\s*=\s*(.*?)\s*$")
-_CSPROJ_ID_RE = re.compile(r"<UserSecretsId>\s*([^<]*?)\s*</UserSecretsId>")
-
-
-def check_id(
-    value: str, *, path: str | os.PathLike[str] | None = None, line: int | None = None
-) -> str:
-    """Refuse an id that could name anything but one directory under ``users/``."""
-    if not isinstance(value, str) or not _ID_RE.fullmatch(value) or ".." in value:
-        shown = repr(value[:40]) if isinstance(value, str) else type(value).__name__
-        raise ConfigError(
-            f"user store id {shown} is not usable as a directory name",
-            path=path,
-            line=line,
-            hint="use letters, digits, '.', '_' and '-' only (a UUID: `envshim user init --new`)",
-        )
-    return value
 
 
 def check_key(key: str) -> str:
@@ -80,96 +63,6 @@ def now_iso() -> str:
     from datetime import UTC, datetime
 
     return datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
-
-
-# --- the link ---------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Link:
-    """Where a project names its store id."""
-
-    id: str
-    kind: str  # "option" | "env-secrets" | "dotnet"
-    path: Path | None  # the file that holds it
-    line: int | None = None
-
-    def describe(self) -> str:
-        where = str(self.path) if self.path else "options"
-        if self.line:
-            where += f":{self.line}"
-        return where
-
-
-def _dotenv_id(path: Path) -> tuple[str, int] | None:
-    """``ENV_SECRETS_ID`` (newer) or ``USER_SECRETS_ID`` (older) in a python-env-secrets ``.env``.
-
-    Only those two lines are looked at, leniently, so the rest of a ``.env`` can
-    never break the lookup (and no other value is read).
-    """
-    try:
-        text = path.read_text(encoding="utf-8-sig", errors="replace")
-    except OSError:
-        return None
-    found: dict[str, tuple[str, int]] = {}
-    for number, raw in enumerate(text.splitlines(), start=1):
-        m = _ENV_ID_RE.match(raw)
-        if m:
-            value = m.group(2)
-            if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
-                value = value[1:-1]
-            found[m.group(1)] = (value, number)
-    return found.get("ENV_SECRETS_ID") or found.get("USER_SECRETS_ID")
-
-
-def _csproj_id(root: Path) -> tuple[str, Path] | None:
-    try:
-        names = sorted(e.name for e in os.scandir(root) if e.name.endswith(".csproj"))
-    except OSError:
-        return None
-    for name in names:
-        try:
-            m = _CSPROJ_ID_RE.search(
-                (root / name).read_text(encoding="utf-8-sig", errors="replace")
-            )
-        except OSError:
-            continue
-        if m:
-            return m.group(1), root / name
-    return None
-
-
-def find_link(
-    root: Path,
-    options: Mapping[str, Any],
-    *,
-    options_path: Path | None = None,
-    watch: list[Path] | None = None,
-) -> Link | None:
-    """The id this project presents, checked; None when it names no store."""
-    value = options.get("user_store")
-    if value is not None:
-        if not isinstance(value, str):
-            raise ConfigError(
-                "user_store must be a string (the store id)",
-                path=options_path,
-                hint='write user_store = "<uuid>"',
-            )
-        return Link(check_id(value, path=options_path), "option", options_path)
-    env_file = root / ".env"
-    if watch is not None:
-        watch.append(env_file)
-    if env_file.is_file():
-        found = _dotenv_id(env_file)
-        if found:
-            value, line = found
-            return Link(check_id(value, path=env_file, line=line), "env-secrets", env_file, line)
-    if watch is not None:
-        watch.append(root)  # a .csproj could appear
-    csproj = _csproj_id(root)
-    if csproj:
-        return Link(check_id(csproj[0], path=csproj[1]), "dotnet", csproj[1])
-    return None
 
 
 # --- the store --------------------------------------------------------------------------------

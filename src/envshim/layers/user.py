@@ -14,11 +14,13 @@ from .base import Entry, LayerContext
 
 def load_user(ctx: LayerContext) -> list[Entry]:
     """Entries from this project's user store (or, until it is imported, another tool's)."""
-    from ..userstore import NoKeyError, Store, find_link, foreign_store_message
+    from ..userlink import find_link  # the store module only when a store is named
 
     link = find_link(ctx.root, ctx.options, options_path=_options_path(ctx), watch=ctx.watch)
     if link is None:
         return []
+    from ..userstore import NoKeyError, Store, foreign_store_message
+
     store = Store(link.id, ctx.environ)
     ctx.watch.extend(store.watch_paths())
     if not store.exists():

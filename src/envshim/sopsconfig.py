@@ -43,7 +43,9 @@ def _yaml() -> Any:
 
 def load(path: Path) -> Any:
     """The parsed config (ruamel round-trip objects); a damaged file is a one-line error."""
-    from ruamel.yaml.error import MarkedYAMLError, YAMLError
+    from ruamel.yaml.error import YAMLError
+
+    from .yamlread import yaml_error
 
     try:
         text = path.read_text(encoding="utf-8")
@@ -53,18 +55,8 @@ def load(path: Path) -> Any:
         ) from None
     try:
         data = _yaml().load(text)
-    except MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        raise ConfigError(
-            f"invalid YAML: {exc.problem or exc.context}",
-            path=path,
-            line=(mark.line + 1) if mark else None,
-            hint="fix the YAML syntax",
-        ) from None
     except YAMLError as exc:
-        raise ConfigError(
-            f"invalid YAML ({type(exc).__name__})", path=path, hint="fix the YAML syntax"
-        ) from None
+        raise yaml_error(exc, path) from None
     if data is None:
         data = {}
     if not isinstance(data, dict):

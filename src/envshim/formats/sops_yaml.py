@@ -41,22 +41,14 @@ def _yaml() -> Any:
 
 def load(text: str, path: str) -> tuple[list[Any], dict[str, Any] | None, dict[str, int]]:
     from ruamel.yaml.comments import CommentedMap
-    from ruamel.yaml.error import MarkedYAMLError, YAMLError
+    from ruamel.yaml.error import YAMLError
+
+    from ..yamlread import yaml_error
 
     try:
         docs = list(_yaml().load_all(text))
-    except MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        raise ConfigError(
-            f"invalid YAML: {exc.problem or exc.context}",
-            path=path,
-            line=(mark.line + 1) if mark else None,
-            hint="fix the YAML syntax",
-        ) from None
     except YAMLError as exc:
-        raise ConfigError(
-            f"invalid YAML ({type(exc).__name__})", path=path, hint="fix the YAML syntax"
-        ) from None
+        raise yaml_error(exc, path) from None
     branches = []
     for doc in docs:
         if doc is None:

@@ -162,15 +162,14 @@ def _from_yaml(text: str, path: str) -> list[tuple[str, str, int | None]]:
     from ruamel.yaml import YAML
     from ruamel.yaml.error import YAMLError
 
+    from ..yamlread import yaml_error
+
     yaml = YAML(typ="rt")  # round-trip types keep how an integer was written
     yaml.version = (1, 2)
     try:
         data = yaml.load(text)
     except YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else None
-        problem = getattr(exc, "problem", None) or "syntax error"
-        raise ConfigError(f"invalid YAML: {problem}", path=path, line=line) from None
+        raise yaml_error(exc, path) from None
     if data is None:
         return []
     return _from_mapping("yaml", data, path)

@@ -26,9 +26,8 @@ from __future__ import annotations
 import json
 import os
 import re
-import sys
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from pathlib import Path
 
 from . import paths
@@ -574,45 +573,3 @@ def write_link(project: ProjectLink, store_id: str, *, create_options: bool) -> 
 
         write_atomic(target, text, mode=0o644, dir_mode=0o755, lock=False)
     return target
-
-
-# --- edit: a private directory on tmpfs -------------------------------------------------------
-
-
-@contextmanager
-def private_workdir(
-    environ: Mapping[str, str], warnings: list[str] | None = None
-) -> Iterator[Path]:
-    """A 0700 directory on tmpfs (``$XDG_RUNTIME_DIR``, else ``/dev/shm``), removed on every exit.
-
-    SIGTERM and SIGHUP are turned into an exception for the duration, so the
-    ``finally`` runs for them as it does for Ctrl-C.
-    """
-    import shutil
-    import signal
-    import tempfile
-
-    base = next(iter(paths.private_tmp_dirs(environ)), None)
-    if base is None:
-        base = tempfile.gettempdir()
-        text = f"no tmpfs found; the decrypted copy is kept in {base} while you edit"
-        if warnings is None:
-            sys.stderr.write(f"envshim: warning: {text}\n")
-        else:
-            warnings.append(text)
-
-    def interrupted(signum: int, frame: Any) -> None:
-        raise KeyboardInterrupt
-
-    previous = {}
-    for sig in (signal.SIGTERM, signal.SIGHUP):
-        with suppress(ValueError, OSError):  # not the main thread
-            previous[sig] = signal.signal(sig, interrupted)
-    path = Path(tempfile.mkdtemp(prefix="envshim-edit-", dir=base))
-    try:
-        os.chmod(path, 0o700)
-        yield path
-    finally:
-        shutil.rmtree(path, ignore_errors=True)
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)

@@ -9,74 +9,12 @@ ciphertext (sops' IV stash), so the diff shows only what you changed.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import os
-import shlex
-import shutil
-import signal
-import subprocess
 import sys
-import tempfile
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
-from ..errors import ConfigError, UsageError
-
-
-@contextlib.contextmanager
-def private_dir() -> Iterator[Path]:
-    """A fresh 0700 directory, on tmpfs when possible, removed however the block ends."""
-    from ..paths import private_tmp_dirs
-
-    base = next(iter(private_tmp_dirs(os.environ)), None)
-    if base is None:
-        sys.stderr.write(
-            "envshim: warning: no tmpfs found; the plaintext goes to the temp "
-            "directory for the length of the edit\n"
-        )
-    path = Path(tempfile.mkdtemp(prefix="envshim-edit-", dir=base))
-    os.chmod(path, 0o700)
-
-    def _raise(signum: int, _frame: Any) -> None:
-        raise KeyboardInterrupt(f"signal {signum}")
-
-    old = {s: signal.getsignal(s) for s in (signal.SIGTERM, signal.SIGHUP)}
-    for s in old:
-        signal.signal(s, _raise)
-    try:
-        yield path
-    finally:
-        shutil.rmtree(path, ignore_errors=True)
-        for s, handler in old.items():
-            signal.signal(s, handler)
-
-
-def _editor() -> list[str]:
-    editor = os.environ.get("VISUAL") or os.environ.get("EDITOR") or "vi"
-    try:
-        argv = shlex.split(editor)
-    except ValueError:
-        raise UsageError("$VISUAL/$EDITOR cannot be parsed", hint="check its quoting") from None
-    if not argv:
-        raise UsageError("$VISUAL/$EDITOR is empty", hint="export EDITOR=vim (or your editor)")
-    return argv
-
-
-def _restore_sigint() -> None:
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
-
-
-def _run_editor(argv: list[str]) -> subprocess.CompletedProcess[bytes]:
-    """Run the editor with Ctrl-C going to it alone (as git does): an editor uses Ctrl-C itself.
-
-    If the editor dies of it, its exit status aborts the edit and the plaintext is removed.
-    """
-    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
-    try:
-        return subprocess.run(argv, check=False, preexec_fn=_restore_sigint)
-    finally:
-        signal.signal(signal.SIGINT, previous)
+from ..editing import editor_argv, private_workdir, run_editor
+from ..errors import ConfigError
 
 
 def _ask_again() -> bool:
@@ -96,13 +34,13 @@ def edit(args: argparse.Namespace, ctx: Any) -> int:
     suffix = {"dotenv": ".env", "age": ".env", "yaml": ".yaml", "json": ".json", "ini": ".ini"}.get(
         doc.store, ".txt"
     )
-    with private_dir() as directory:
+    with private_workdir(os.environ) as directory:
         buffer = directory / f"{path.stem}{suffix}"
         fd = os.open(buffer, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(original)
         while True:
-            proc = _run_editor([*_editor(), str(buffer)])
+            proc = run_editor([*editor_argv(os.environ), str(buffer)])
             if proc.returncode != 0:
                 raise ConfigError(
                     f"the editor exited with {proc.returncode}; nothing was changed",

@@ -402,7 +402,8 @@ def do_link(args: argparse.Namespace, project: ProjectLink) -> int:
 
 
 def do_edit(args: argparse.Namespace, project: ProjectLink) -> int:
-    from ..userstore import check_key, private_workdir
+    from ..editing import private_workdir
+    from ..userstore import check_key
 
     store = _store(project)
     if store.exists() and not store.belongs_to(project.root):
@@ -459,28 +460,10 @@ def _parse_edited(path: Path) -> dict[str, str]:
 
 
 def _run_editor(path: Path) -> bool:
-    """Run $VISUAL/$EDITOR on ``path``; Ctrl-C reaches the editor, not us."""
-    import shlex
-    import signal
-    import subprocess
+    """Run $VISUAL/$EDITOR on ``path``; True when it exited normally."""
+    from ..editing import editor_argv, run_editor
 
-    editor = os.environ.get("VISUAL") or os.environ.get("EDITOR") or "vi"
-    try:
-        argv = [*shlex.split(editor), str(path)]
-    except ValueError:
-        raise ConfigError("$EDITOR cannot be parsed", hint="check its quoting") from None
-    interrupted: list[int] = []
-    previous = signal.signal(signal.SIGINT, lambda signum, frame: interrupted.append(signum))
-    try:
-        proc = subprocess.run(argv, check=False)
-    except OSError as exc:
-        raise ConfigError(
-            f"cannot run the editor {argv[0]!r}: {exc.strerror}",
-            hint="set EDITOR to an installed editor",
-        ) from None
-    finally:
-        signal.signal(signal.SIGINT, previous)
-    return proc.returncode == 0 and not interrupted
+    return run_editor([*editor_argv(os.environ), str(path)]).returncode == 0
 
 
 VERBS = {

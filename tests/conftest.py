@@ -102,3 +102,19 @@ def run_envshim(
     if check and proc.returncode != 0:
         raise AssertionError(f"envshim {' '.join(args)} failed ({proc.returncode}): {proc.stderr}")
     return proc
+
+
+def age_keygen(path: Path) -> str:
+    """A fresh identity made by the real age-keygen at ``path`` (0600); returns its public key."""
+    subprocess.run([need("age-keygen"), "-o", str(path)], check=True, capture_output=True)
+    path.chmod(0o600)
+    return subprocess.run(
+        [need("age-keygen"), "-y", str(path)], check=True, capture_output=True, text=True
+    ).stdout.strip()
+
+
+def key_copy(src: Path, dest: Path) -> Path:
+    """A copy of a key file at 0600 (git does not keep file modes; key files must be private)."""
+    shutil.copy(src, dest)
+    dest.chmod(0o600)
+    return dest

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import secrets
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -12,6 +11,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from conftest import age_keygen as _keygen
+from conftest import key_copy as _key_copy
 from conftest import need, need_vectors, run_envshim
 from envshim.errors import DecryptError
 from envshim.formats.age import NoMatchingKey, read_file
@@ -27,22 +28,6 @@ TEAM_ENV = {
 
 def _ctx(root: Path, environ: dict[str, str]) -> LayerContext:
     return LayerContext(cwd=root, root=root, profiles=[], environ=environ, options={})
-
-
-def _key_copy(src: Path, dest: Path) -> Path:
-    """Key files must be 0600 (git does not keep modes)."""
-    shutil.copy(src, dest)
-    dest.chmod(0o600)
-    return dest
-
-
-def _keygen(path: Path) -> str:
-    """A fresh identity from the real age-keygen; returns its public key."""
-    subprocess.run([need("age-keygen"), "-o", str(path)], check=True, capture_output=True)
-    path.chmod(0o600)
-    return subprocess.run(
-        [need("age-keygen"), "-y", str(path)], check=True, capture_output=True, text=True
-    ).stdout.strip()
 
 
 def _age_encrypt(plaintext: str, out: Path, *args: str) -> None:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from conftest import age_keygen as _keygen
 from conftest import need, need_vectors
 from envshim.errors import ConfigError, DecryptError
 from envshim.keys import (
@@ -20,16 +21,6 @@ from envshim.keys import (
     parse_recipient,
     write_new_identity,
 )
-
-
-def _keygen(path: Path) -> str:
-    """A fresh key made by the real age-keygen; returns its public key."""
-    subprocess.run([need("age-keygen"), "-o", str(path)], check=True, capture_output=True)
-    os.chmod(path, 0o600)
-    out = subprocess.run(
-        [need("age-keygen"), "-y", str(path)], check=True, capture_output=True, text=True
-    )
-    return out.stdout.strip()
 
 
 def _age_encrypt(recipient: str, data: bytes) -> bytes:

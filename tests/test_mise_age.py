@@ -6,13 +6,14 @@ import importlib.util
 import json
 import os
 import secrets
-import shutil
 import subprocess
 import tomllib
 from pathlib import Path
 
 import pytest
 
+from conftest import age_keygen as _keygen
+from conftest import key_copy as _key_copy
 from conftest import need, need_vectors, run_envshim
 from envshim.errors import DecryptError
 from envshim.formats.age import NoMatchingKey
@@ -24,20 +25,6 @@ def _ctx(root: Path, environ: dict[str, str], missing_key: str = "error") -> Lay
     return LayerContext(
         cwd=root, root=root, profiles=[], environ=environ, options={}, missing_key=missing_key
     )
-
-
-def _key_copy(src: Path, dest: Path) -> Path:
-    shutil.copy(src, dest)
-    dest.chmod(0o600)
-    return dest
-
-
-def _keygen(path: Path) -> str:
-    subprocess.run([need("age-keygen"), "-o", str(path)], check=True, capture_output=True)
-    path.chmod(0o600)
-    return subprocess.run(
-        [need("age-keygen"), "-y", str(path)], check=True, capture_output=True, text=True
-    ).stdout.strip()
 
 
 def _age_entry(entry: object) -> tuple[str, str | None]:

@@ -2,21 +2,13 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 from pathlib import Path
 
 import pytest
 
+from conftest import age_keygen as _keygen
 from conftest import need, run_envshim
-
-
-def _keygen(path: Path) -> str:
-    subprocess.run([need("age-keygen"), "-o", str(path)], check=True, capture_output=True)
-    os.chmod(path, 0o600)
-    return subprocess.run(
-        [need("age-keygen"), "-y", str(path)], check=True, capture_output=True, text=True
-    ).stdout.strip()
 
 
 def _sops(

@@ -10,19 +10,12 @@ from pathlib import Path
 
 import pytest
 
+from conftest import age_keygen as _keygen
 from conftest import need, need_vectors, run_envshim
 from envshim.errors import ConfigError
 from envshim.layers.base import LayerContext
 from envshim.layers.team import load_team, secret_files
 from envshim.resolve import resolve
-
-
-def _keygen(path: Path) -> str:
-    subprocess.run([need("age-keygen"), "-o", str(path)], check=True, capture_output=True)
-    path.chmod(0o600)
-    return subprocess.run(
-        [need("age-keygen"), "-y", str(path)], check=True, capture_output=True, text=True
-    ).stdout.strip()
 
 
 def _age(path: Path, plaintext: str, pub: str) -> None:

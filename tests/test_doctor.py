@@ -283,22 +283,3 @@ def test_a_sops_file_whose_mac_fails_is_named(project, clean_env, home):
     assert dec["status"] == "fail" and dec["message"].startswith("secrets.enc.env: ")
     assert "MAC" in dec["message"]
     assert SECRET not in json.dumps(checks)
-
-
-def test_a_missing_module_is_reported_not_available_instead_of_crashing(
-    project, clean_env, home, monkeypatch
-):
-    import sys
-
-    from envshim.doctor import Doctor, run_checks
-
-    make_key(key_file(home))
-    for name in ("envshim.trust", "envshim.userstore", "envshim.layers.team"):
-        monkeypatch.setitem(sys.modules, name, None)  # import raises ImportError
-    results = run_checks(Doctor(cwd=project, environ=dict(clean_env), shell="bash"))
-    by = {r.check: r for r in results}
-    for check in ("trust", "user store", "recipients", "decrypt"):
-        assert by[check].status == "skip" and by[check].message.startswith("not available"), by[
-            check
-        ]
-    assert by["identity"].status == "ok"

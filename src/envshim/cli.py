@@ -56,17 +56,6 @@ def _top_help() -> str:
     return "\n".join(lines) + "\n"
 
 
-def _command_module(module: str) -> object | None:
-    """The command's module, or None when it is not written yet (no importlib.util on every cd)."""
-    name = f"envshim.commands.{module}"
-    try:
-        return import_module(name)
-    except ModuleNotFoundError as exc:
-        if exc.name != name:
-            raise
-        return None
-
-
 def _parser(name: str, module: object) -> argparse.ArgumentParser:
     import argparse
 
@@ -140,10 +129,10 @@ def main(argv: list[str] | None = None) -> int:
         sys.stdout.write(f"envshim {version()}\n")
         return 0
     name, rest = argv[0], argv[1:]
-    module = _command_module(COMMANDS[name][0]) if name in COMMANDS else None
-    if module is None:
+    if name not in COMMANDS:
         sys.stderr.write(f"envshim: unknown command {name!r}; run `envshim --help`\n")
         return 2
+    module = import_module(f"envshim.commands.{COMMANDS[name][0]}")
     args = fast_export_args(rest) if name == "export" else None
     if args is None:
         args = _parser(name, module).parse_args(rest)

@@ -1,8 +1,7 @@
 """``envshim doctor``: the onboarding chain, one small check per link, each with its next step.
 
 Every check is a function ``check_x(d) -> list[Result]``. A check whose
-dependency (another envshim module, an external tool) is missing reports
-"not available" instead of failing, so doctor runs on any partial install.
+external tool (mise, direnv, git) is missing says so instead of failing.
 
 Statuses: ``ok`` ✓; ``fail`` ✗ (needed: doctor exits 1); ``warn`` ! (worth
 doing, not needed: `envshim run` works without a shell hook, trust is a
@@ -133,24 +132,21 @@ class Doctor:
                     break
         return self._cache["res"]
 
-    def team_files(self) -> list[Path] | None:
-        """The project's secret files, or None when the team layer cannot list them yet."""
+    def team_files(self) -> list[Path]:
+        """The project's secret files."""
         if "team" not in self._cache:
-            try:
-                from .layers.base import LayerContext
-                from .layers.team import secret_files
-            except ImportError:
-                self._cache["team"] = None
-            else:
-                p = self.project()
-                ctx = LayerContext(
-                    cwd=p.cwd,
-                    root=p.root,
-                    profiles=p.profiles,
-                    environ=self.environ,
-                    options={**p.options, **self.mise_table()},
-                )
-                self._cache["team"] = list(secret_files(ctx))
+            from .layers.base import LayerContext
+            from .layers.team import secret_files
+
+            p = self.project()
+            ctx = LayerContext(
+                cwd=p.cwd,
+                root=p.root,
+                profiles=p.profiles,
+                environ=self.environ,
+                options={**p.options, **self.mise_table()},
+            )
+            self._cache["team"] = list(secret_files(ctx))
         return self._cache["team"]
 
     def mise_configs(self) -> list[Path]:
@@ -209,10 +205,6 @@ def _tool_version(argv: list[str]) -> str | None:
         return None
     out = (proc.stdout or proc.stderr).strip().splitlines()
     return out[0].strip() if out and proc.returncode == 0 else None
-
-
-def _not_available(check: str, what: str) -> list[Result]:
-    return [Result(check, SKIP, f"not available ({what} is not part of this install yet)")]
 
 
 def _quote_path(path: Path | str) -> str:
@@ -350,10 +342,8 @@ def _tilde(path: Path, d: Doctor) -> str:
 
 
 def check_trust(d: Doctor) -> list[Result]:
-    try:
-        from . import trust
-    except ImportError:
-        return _not_available("trust", "envshim.trust")
+    from . import trust
+
     root = d.project().root
     if not trust.is_project(root):
         return [Result("trust", SKIP, "no envshim or mise config here")]
@@ -434,11 +424,9 @@ def check_direnv(d: Doctor) -> list[Result]:
         ]
     if not uses:
         return [Result("direnv", OK, f"direnv {version} (.envrc does not use envshim)")]
-    try:
-        from .commands.direnv import lib_path
-        from .commands.hook import hook_text
-    except ImportError:
-        return _not_available("direnv", "the direnv library installer")
+    from .commands.direnv import lib_path
+    from .commands.hook import hook_text
+
     path, wanted = lib_path(d.environ), hook_text("direnv")
     try:
         current = path.read_text(encoding="utf-8")
@@ -524,10 +512,8 @@ def file_recipients(path: Path) -> list[str] | None:
 
 
 def _is_sops(path: Path) -> bool:
-    try:
-        from .formats.sops import is_sops_file
-    except ImportError:
-        return False
+    from .formats.sops import is_sops_file
+
     try:
         return is_sops_file(path)
     except (EnvshimError, OSError):
@@ -536,8 +522,6 @@ def _is_sops(path: Path) -> bool:
 
 def check_recipients(d: Doctor) -> list[Result]:
     files = d.team_files()
-    if files is None:
-        return _not_available("recipients", "the team layer's secret_files")
     if not files:
         return [Result("recipients", SKIP, "no team secret files in this project")]
     from .keys import normalize_recipient
@@ -585,14 +569,10 @@ def check_recipients(d: Doctor) -> list[Result]:
 
 def check_decrypt(d: Doctor) -> list[Result]:
     files = d.team_files()
-    if files is None:
-        return _not_available("decrypt", "the team layer")
     if not files:
         return [Result("decrypt", SKIP, "no team secret files")]
-    try:
-        from .layers import team
-    except ImportError:
-        return _not_available("decrypt", "the team layer")
+    from .layers import team
+
     # per file, so each line names its file
     out = []
     p = d.project()
@@ -707,10 +687,8 @@ def check_required(d: Doctor) -> list[Result]:
 
 
 def check_user_store(d: Doctor) -> list[Result]:
-    try:
-        from .userstore import Store, open_project
-    except ImportError:
-        return _not_available("user store", "envshim.userstore")
+    from .userstore import Store, open_project
+
     try:
         link = open_project(d.cwd, d.environ).link
     except EnvshimError as exc:
@@ -905,6 +883,4 @@ def run_checks(d: Doctor) -> list[Result]:
             results += check(d)
         except EnvshimError as exc:
             results.append(Result(name, FAIL, str(exc).split("; ")[0], exc.hint or ""))
-        except ImportError as exc:
-            results += _not_available(name, exc.name or "a module")
     return results

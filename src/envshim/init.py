@@ -285,12 +285,9 @@ def step_envrc(it: Init) -> None:
 
 def _direnv_lib(it: Init) -> None:
     """`use envshim` needs the use_envshim function in direnv's lib directory."""
-    try:
-        from .commands.direnv import lib_path
-        from .commands.hook import hook_text
-    except ImportError:
-        it.next_steps.append("envshim direnv install")
-        return
+    from .commands.direnv import lib_path
+    from .commands.hook import hook_text
+
     path, wanted = lib_path(it.environ), hook_text("direnv")
     try:
         if path.read_text(encoding="utf-8") == wanted:
@@ -525,10 +522,8 @@ def run_init(it: Init) -> Init:
 
 
 def _trust_hint(it: Init) -> None:
-    try:
-        from . import trust
-    except ImportError:
-        return
+    from . import trust
+
     if not trust.check(it.root, it.environ).allowed:
         it.next_steps.append(
             "envshim allow   (trust the config, so the hook, direnv and mise load it)"

@@ -118,3 +118,17 @@ def key_copy(src: Path, dest: Path) -> Path:
     shutil.copy(src, dest)
     dest.chmod(0o600)
     return dest
+
+
+def git(cwd: Path, *args: str) -> str:
+    """Run the real git in ``cwd`` with a fixed identity; its stdout (fails on an error)."""
+    env = {
+        **os.environ,
+        "GIT_AUTHOR_NAME": "t",
+        "GIT_AUTHOR_EMAIL": "t@e",
+        "GIT_COMMITTER_NAME": "t",
+        "GIT_COMMITTER_EMAIL": "t@e",
+    }
+    return subprocess.run(
+        [need("git"), *args], cwd=cwd, env=env, capture_output=True, text=True, check=True
+    ).stdout

@@ -3,30 +3,15 @@
 from __future__ import annotations
 
 import json
-import os
 import stat
 import subprocess
 from pathlib import Path
 
 import pytest
 
-from conftest import need, run_envshim
+from conftest import git, need, run_envshim
 
 SECRET = "hunter2-correct-horse"
-
-
-def git(cwd: Path, *args: str) -> str:
-    need("git")
-    env = {
-        **os.environ,
-        "GIT_AUTHOR_NAME": "t",
-        "GIT_AUTHOR_EMAIL": "t@e",
-        "GIT_COMMITTER_NAME": "t",
-        "GIT_COMMITTER_EMAIL": "t@e",
-    }
-    return subprocess.run(
-        ["git", *args], cwd=cwd, env=env, capture_output=True, text=True, check=True
-    ).stdout
 
 
 @pytest.fixture

@@ -7,11 +7,10 @@ who can open the file at each step.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 from pathlib import Path
 
-from conftest import need, run_envshim
+from conftest import git, need, run_envshim
 
 VALUE = "staging-db-pa55word"
 
@@ -27,17 +26,6 @@ def home_env(base: dict[str, str], home: Path) -> dict[str, str]:
         "XDG_CACHE_HOME": str(home / ".cache"),
         "XDG_STATE_HOME": str(home / ".local/state"),
     }
-
-
-def git(cwd: Path, *args: str) -> None:
-    env = {
-        **os.environ,
-        "GIT_AUTHOR_NAME": "t",
-        "GIT_AUTHOR_EMAIL": "t@e",
-        "GIT_COMMITTER_NAME": "t",
-        "GIT_COMMITTER_EMAIL": "t@e",
-    }
-    subprocess.run([need("git"), *args], cwd=cwd, env=env, capture_output=True, check=True)
 
 
 def sops_can_decrypt(path: Path, env: dict[str, str]) -> bool:

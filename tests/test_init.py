@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import need, run_envshim
+from conftest import git, need, run_envshim
 
 MISE_TOML = """\
 # Project tools and environment.
@@ -30,20 +30,6 @@ APP_ENV = 'local'
 [tasks.test]
 run = "pytest -q"   # fast
 """
-
-
-def git(cwd: Path, *args: str) -> str:
-    need("git")
-    env = {
-        **os.environ,
-        "GIT_AUTHOR_NAME": "t",
-        "GIT_AUTHOR_EMAIL": "t@e",
-        "GIT_COMMITTER_NAME": "t",
-        "GIT_COMMITTER_EMAIL": "t@e",
-    }
-    return subprocess.run(
-        ["git", *args], cwd=cwd, env=env, capture_output=True, text=True, check=True
-    ).stdout
 
 
 @pytest.fixture

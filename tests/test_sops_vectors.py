@@ -1,4 +1,4 @@
-"""Every sops vector in ../shared/vectors decrypts to its documented plaintext, MAC checked.
+"""Every sops vector in tests/vectors decrypts to its documented plaintext, MAC checked.
 
 The oracle for the public vectors is the real ``sops decrypt`` (JSON output,
 flattened here); the generated ones also have plaintext files next to them.

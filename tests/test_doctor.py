@@ -58,7 +58,7 @@ def test_fresh_home_no_key_then_fix_creates_it(project, clean_env, home):
     code, checks = doctor(project, clean_env)
     assert code == 1
     assert checks["identity"][0]["status"] == "fail"
-    assert checks["identity"][0]["next"].startswith("envshim join")
+    assert checks["identity"][0]["next"].startswith("`envshim join`")
     assert checks["gitignore"][0]["status"] == "fail"
     code, checks = doctor(project, clean_env, "--fix")
     assert code == 0, checks
@@ -95,7 +95,7 @@ def test_text_output_has_one_line_per_check_with_marks(project, clean_env, home)
     assert out.returncode == 1
     lines = out.stdout.splitlines()
     assert lines[0].startswith("✓ versions: python 3.")
-    assert "✗ gitignore: not ignored: .env, .env.keys → printf" in out.stdout
+    assert "✗ gitignore: not ignored: .env, .env.keys → `printf" in out.stdout
     assert lines[-1] == "1 problem(s) to fix"
 
 
@@ -106,7 +106,7 @@ def test_shell_hook_found_in_rc_file_or_next_step(project, clean_env, home):
     assert code == 0  # a missing hook is a warning: `envshim run` works without it
     assert checks["shell"][0]["status"] == "warn"
     assert checks["shell"][0]["next"].startswith(
-        """echo 'eval "$(envshim hook bash)"' >> ~/.bashrc"""
+        """`echo 'eval "$(envshim hook bash)"' >> ~/.bashrc`"""
     )
     (home / ".bashrc").write_text('# eval "$(envshim hook bash)"\n')
     _, checks = doctor(project, clean_env)
@@ -170,7 +170,7 @@ def test_tracked_plaintext_env_with_a_secret_and_tracked_env_keys(project, clean
     [tracked] = checks["tracked plaintext"]
     assert tracked["status"] == "fail"
     assert tracked["message"] == ".env.local is tracked by git and holds the value of DB_PASSWORD"
-    assert tracked["next"].startswith("git rm --cached .env.local")
+    assert tracked["next"].startswith("`git rm -q --cached .env.local`")
     assert SECRET not in json.dumps(checks)
     git(project, "rm", "-q", "--cached", ".env.local")
     (project / ".env.keys").write_text("DOTENV_PRIVATE_KEY=abc\n")
@@ -192,7 +192,7 @@ def test_mise_directive_without_the_plugin_fails(project, clean_env, home):
     assert code == 1
     [mise] = checks["mise"]
     assert mise["status"] == "fail" and "every `mise env` fails" in mise["message"]
-    assert mise["next"].startswith("mise plugins link envshim ")
+    assert mise["next"].startswith("`mise -C / plugins link envshim ")
 
 
 def test_direnv_library_missing_then_installed_by_fix(project, clean_env, home):
@@ -204,7 +204,7 @@ def test_direnv_library_missing_then_installed_by_fix(project, clean_env, home):
     assert code == 1
     [check] = checks["direnv"]
     assert check["status"] == "fail" and "use_envshim is not installed" in check["message"]
-    assert check["next"].startswith("envshim direnv install")
+    assert check["next"].startswith("`envshim direnv install`")
     code, checks = doctor(project, clean_env, "--fix")
     assert code == 0, checks
     lib = home / ".config" / "direnv" / "lib" / "envshim.sh"
@@ -224,7 +224,7 @@ def test_user_store_checked_and_its_permissions_fixed(project, clean_env, home):
     code, checks = doctor(project, clean_env)
     [store] = checks["user store"]
     assert code == 0 and store["status"] == "ok", store
-    assert "1 value(s), age-encrypted, private" in store["message"]
+    assert "1 value, age-encrypted, private" in store["message"]
     values = next((home / ".local" / "share" / "envshim" / "users").glob("*/values.age"))
     values.chmod(0o644)
     code, checks = doctor(project, clean_env)
@@ -247,7 +247,7 @@ def test_trust_is_reported_with_the_allow_command(project, clean_env, home):
     (project / "envshim.toml").write_text('required = ["X"]\n')
     _, checks = doctor(project, clean_env)
     assert checks["trust"][0]["status"] == "warn"
-    assert checks["trust"][0]["message"] == "changed since `envshim allow`: envshim.toml"
+    assert checks["trust"][0]["message"] == "changed since `envshim allow`: envshim.toml was edited"
 
 
 def test_a_sops_file_whose_mac_fails_is_named(project, clean_env, home):

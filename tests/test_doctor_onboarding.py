@@ -51,7 +51,7 @@ def test_newcomer_doctor_names_the_missing_recipient_then_passes(tmp_path, clean
     # the newcomer has no key yet: doctor says to create one (join)
     first = run_envshim("doctor", "--shell", "bash", env=newcomer, cwd=repo)
     assert first.returncode == 1
-    assert "✗ identity: no age identity found → envshim join" in first.stdout
+    assert "✗ identity: no age identity found → `envshim join`" in first.stdout
 
     joined = run_envshim("join", "--quiet", env=newcomer, cwd=repo)
     assert joined.returncode == 0, joined.stderr
@@ -84,7 +84,7 @@ def test_newcomer_doctor_names_the_missing_recipient_then_passes(tmp_path, clean
     assert fixed.returncode == 0, fixed.stdout + fixed.stderr
     assert "(fixed: wrote ~/.config/direnv/lib/envshim.sh)" in fixed.stdout
     assert "✓ recipients: secrets.enc.env is encrypted to your key" in fixed.stdout
-    assert "✓ decrypt: secrets.enc.env: 1 value(s), MAC verified" in fixed.stdout
+    assert "✓ decrypt: secrets.enc.env: 1 value, MAC verified" in fixed.stdout
     assert fixed.stdout.rstrip().endswith("all needed checks pass")
     assert sops_can_decrypt(repo / "secrets.enc.env", newcomer)
     assert sops_can_decrypt(repo / "secrets.enc.env", maintainer)

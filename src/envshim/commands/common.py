@@ -47,3 +47,8 @@ def mask(value: str | None) -> str:
     if value is None:
         return "(unset)"
     return f"•••• ({len(value)} chars)"
+
+
+def plural(count: int, word: str, many: str | None = None) -> str:
+    """``1 key``, ``2 keys``: a count with its noun in the right number."""
+    return f"{count} {word if count == 1 else (many or word + 's')}"

@@ -1,0 +1,178 @@
+"""Does the user's shell load envshim: the hook in an rc file, direnv's ``use envshim``,
+or mise's activation with the plugin."""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+from pathlib import Path
+
+from .core import FAIL, OK, SKIP, WARN, Doctor, Result, tool_version, uncommented
+
+_HOOK_RE = re.compile(r"envshim\s+hook")
+_DIRENV_RE = re.compile(r"direnv\s+hook")
+_MISE_RE = re.compile(r"\bmise\b[^\n]*\bactivate\b")
+_USE_ENVSHIM = re.compile(r"^\s*use\s+envshim\b", re.M)
+
+
+def rc_files(shell: str, environ: dict[str, str], home: Path) -> list[Path]:
+    if shell == "bash":
+        return [home / ".bashrc", home / ".bash_profile", home / ".bash_login", home / ".profile"]
+    if shell == "zsh":
+        zdot = Path(environ.get("ZDOTDIR") or home)
+        return [zdot / ".zshrc", zdot / ".zprofile", zdot / ".zshenv"]
+    if shell == "fish":
+        from ..paths import config_home
+
+        conf = config_home(environ) / "fish"
+        extra = sorted((conf / "conf.d").glob("*.fish")) if (conf / "conf.d").is_dir() else []
+        return [conf / "config.fish", *extra]
+    return []
+
+
+def hook_line(shell: str) -> str:
+    if shell == "fish":
+        return "envshim hook fish | source"
+    return f'eval "$(envshim hook {shell})"'
+
+
+def detect_shell(d: Doctor) -> str | None:
+    if d.shell:
+        return d.shell
+    try:
+        import shellingham
+
+        name, _ = shellingham.detect_shell()
+        return name
+    except Exception:  # shellingham missing or the parent chain has no shell
+        shell = d.environ.get("SHELL")
+        return os.path.basename(shell) if shell else None
+
+
+def uses_envshim(envrc: Path) -> bool:
+    try:
+        return bool(_USE_ENVSHIM.search(envrc.read_text(errors="replace")))
+    except OSError:
+        return False
+
+
+def check_shell(d: Doctor) -> list[Result]:
+    shell = detect_shell(d)
+    if shell is None:
+        return [Result("shell", SKIP, "no shell detected (not run from a shell)")]
+    files = rc_files(shell, d.environ, d.home())
+    if not files:
+        return [
+            Result(
+                "shell",
+                WARN,
+                f"{shell}: no hook for this shell",
+                "use bash, zsh or fish, or run commands with `envshim run -- env`",
+            )
+        ]
+    texts = {f: uncommented(f) for f in files if f.is_file()}
+    for f, text in texts.items():
+        if _HOOK_RE.search(text):
+            return [Result("shell", OK, f"{shell}: {d.tilde(f)} evaluates `envshim hook`")]
+    root = d.project().root
+    for f, text in texts.items():
+        if _DIRENV_RE.search(text):
+            envrc = root / ".envrc"
+            if envrc.is_file() and uses_envshim(envrc):
+                return [
+                    Result(
+                        "shell",
+                        OK,
+                        f"{shell}: direnv hook in {d.tilde(f)}, `use envshim` in .envrc",
+                    )
+                ]
+            return [
+                Result(
+                    "shell",
+                    WARN,
+                    f"{shell}: direnv is hooked but .envrc does not `use envshim`",
+                    f"`echo 'use envshim' >> {d.here(envrc)}`, then `direnv allow`",
+                )
+            ]
+    for f, text in texts.items():
+        if _MISE_RE.search(text):
+            if d.has_directive():
+                return [
+                    Result(
+                        "shell",
+                        OK,
+                        f"{shell}: mise activate in {d.tilde(f)}, `_.envshim` in mise.toml",
+                    )
+                ]
+            return [
+                Result(
+                    "shell",
+                    WARN,
+                    f"{shell}: mise is activated but mise.toml has no `_.envshim`",
+                    "`envshim init --mise`, or add the envshim hook",
+                )
+            ]
+    target = d.tilde(files[0])
+    return [
+        Result(
+            "shell",
+            WARN,
+            f"{shell}: {target} does not load envshim",
+            f"`echo {shlex.quote(hook_line(shell))} >> {target}` "
+            "(or run commands with `envshim run -- env`)",
+        )
+    ]
+
+
+def check_direnv(d: Doctor) -> list[Result]:
+    envrc = d.project().root / ".envrc"
+    if not envrc.is_file():
+        return [Result("direnv", SKIP, "no .envrc here")]
+    uses = uses_envshim(envrc)
+    version = tool_version(["direnv", "version"])
+    if version is None:
+        return [
+            Result(
+                "direnv",
+                WARN if uses else SKIP,
+                ".envrc present, direnv not installed",
+                "install direnv, or load envshim with its own hook (see the shell line)"
+                if uses
+                else "",
+            )
+        ]
+    if not uses:
+        return [Result("direnv", OK, f"direnv {version} (.envrc does not use envshim)")]
+    from ..commands.direnv import lib_path
+    from ..commands.hook import hook_text
+
+    path, wanted = lib_path(d.environ), hook_text("direnv")
+    try:
+        current = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        current = None
+    if current == wanted:
+        return [Result("direnv", OK, f"direnv {version}, use_envshim installed")]
+    state = "out of date" if current is not None else "not installed"
+    if d.fix:
+        from ..atomic import write_atomic
+
+        # not a secret: readable like the rest of direnv's lib
+        write_atomic(path, wanted, mode=0o644, dir_mode=0o755)
+        return [
+            Result(
+                "direnv",
+                OK,
+                f"direnv {version}, use_envshim installed",
+                fixed=f"wrote {d.tilde(path)}",
+            )
+        ]
+    return [
+        Result(
+            "direnv",
+            FAIL,
+            f"direnv {version}: .envrc uses envshim but use_envshim is {state}",
+            "`envshim direnv install` (or `envshim doctor --fix`)",
+        )
+    ]

@@ -542,6 +542,20 @@ def decrypt_file(path: Path, identities: list[Identity]) -> list[tuple[str, str,
     return doc.values()
 
 
+def key_names(path: Path) -> list[tuple[str, int | None]]:
+    """``(flattened key, line)`` of every value, without decrypting: sops keeps key names
+    in plaintext (what can be shown to someone who holds no key). A binary-store
+    file's names are inside its encrypted blob: none."""
+    path = Path(path)
+    text = _read_text(path)
+    store = store_for(path, text)
+    if store == "binary":
+        return []
+    branches, _meta, lines = _load(path, store, text)
+    view = SopsDocument(path, store, branches, None, b"", [], lines)  # type: ignore[arg-type]
+    return [(name, line) for name, _value, line in view.values()]
+
+
 def decrypt_plaintext(path: Path, identities: list[Identity]) -> str:
     """The file as ``sops decrypt`` prints it (the blob itself for the binary store)."""
     doc = open_document(path, identities)

@@ -76,7 +76,7 @@ def test_use_envshim_loads_what_export_prints_and_reloads(direnv_project):
     time.sleep(1.1)  # seen here: direnv missed an edit made in the same second as the load
     (project / "mise.toml").write_text('[env]\nA = "changed"\n')
     proc = direnv(loaded, project, "export", "json")
-    assert "changed since `envshim allow` (mise.toml)" in proc.stderr
+    assert "changed since `envshim allow` (mise.toml was edited)" in proc.stderr
     after_edit = apply(loaded, json.loads(proc.stdout))
     assert "A" not in after_edit and "MY_TOKEN" not in after_edit
     run_envshim("allow", str(project), env=env, check=True)

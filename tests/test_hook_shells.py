@@ -250,7 +250,7 @@ def test_edit_unloads_until_allow_and_untrusted_unloads_previous(kind, shell_env
         time.sleep(0.05)
         (project / "mise.toml").write_text('[env]\nONE = "2"\n')
         out = sh.run("true")
-        assert "changed since `envshim allow` (mise.toml)" in out
+        assert "changed since `envshim allow` (mise.toml was edited)" in out
         assert "ONE" not in sh.env()
         out = sh.run("true")
         assert "envshim:" not in out  # one notice per directory

@@ -70,7 +70,9 @@ def apply(environ: dict[str, str], plan: hook.Plan) -> dict[str, str]:
 
 
 def allow(root: Path) -> None:
-    trust.allow(root, [root / "mise.toml"])
+    from envshim.resolve import resolve
+
+    trust.allow(root, resolve(root, missing_key="skip"))
 
 
 def test_load_then_leave_restores_every_variable_exactly(projects, clean_env, tmp_path):
@@ -142,7 +144,7 @@ def test_editing_trusted_config_needs_a_new_allow(projects, clean_env):
     (a / "mise.toml").write_text("# edited\n")
     plan = hook.plan_hook(loaded, str(a))
     assert plan.emit == {"K": None}
-    assert "changed since `envshim allow` (mise.toml)" in plan.notice
+    assert "changed since `envshim allow` (mise.toml was edited)" in plan.notice
     allow(a)
     assert apply(loaded, hook.plan_hook(apply(loaded, plan), str(a)))["K"] == "v"
 

@@ -25,7 +25,9 @@ def project(tmp_path: Path) -> Path:
 def test_allow_deny_prune(clean_env, tmp_path):
     root = project(tmp_path)
     out = run_envshim("allow", str(root / "."), env=clean_env, check=True)
-    assert out.stdout == f"envshim: allowed {root} (mise.toml)\n"
+    assert out.stdout == (
+        f"envshim: allowed {root} (mise.toml)\n  .sops.yaml encrypts to: {ALICE}\n"
+    )
     record = trust.record_path(root, clean_env)
     assert stat.S_IMODE(record.stat().st_mode) == 0o600
     assert stat.S_IMODE(record.parent.stat().st_mode) == 0o700
@@ -59,12 +61,15 @@ def test_status_shows_trust_recipients_and_masks_values(clean_env, tmp_path):
     assert "trust    allowed" in out and "SECRETISH  •••• (13 chars)" in out
     assert "hunter2" not in out and "warning" not in out
 
-    # a pulled change adds a recipient to .sops.yaml: shown before anything is re-encrypted
+    # a pulled change adds a recipient to .sops.yaml: shown before anything is re-encrypted,
+    # and the project needs a new allow (a recipient decides who reads what envshim writes)
     (root / ".sops.yaml").write_text(f"creation_rules:\n  - age: {ALICE},{MALLORY}\n")
     out = run_envshim("status", str(root), env=clean_env).stdout
-    assert f"added since `envshim allow`: {MALLORY}" in out and ALICE not in out
+    assert f"added since `envshim allow`: {MALLORY}" in out
     data = json.loads(run_envshim("status", "--json", str(root), env=clean_env).stdout)
-    assert data["new_recipients"] == [MALLORY] and data["trust"] == "allowed"
+    assert data["new_recipients"] == [MALLORY] and data["trust"] == "changed"
+    again = run_envshim("allow", str(root), env=clean_env, check=True).stdout
+    assert f".sops.yaml now also encrypts to: {MALLORY}" in again
 
     (root / "mise.toml").write_text('[env]\nSECRETISH = "other"\n')
     out = run_envshim("status", str(root), env=clean_env).stdout

@@ -2,8 +2,9 @@
 --
 -- mise has already applied its own [env] entries, so envshim leaves its mise layer
 -- out (--from-mise) and nothing is merged twice. The `_.envshim` table reaches
--- envshim as JSON in ENVSHIM_MISE_OPTIONS; `env = "staging"` becomes --env, and
--- `command = "/path/to/envshim"` picks the executable (default: envshim on PATH).
+-- envshim as JSON in ENVSHIM_MISE_OPTIONS; `env = "staging"` becomes --env. The
+-- executable is $ENVSHIM_BIN or envshim on PATH: the user's choice, never the
+-- repository's (a `command` option in a committed config is ignored).
 --
 -- Any failure (envshim missing, a file that does not decrypt, bad JSON) logs one
 -- warning and returns no variables: a broken envshim must never break every prompt.
@@ -23,7 +24,8 @@ end
 local function run_envshim(ctx)
     local options = ctx.options or {}
     local words = {
-        quote(options.command or os.getenv("ENVSHIM_BIN") or "envshim"),
+        -- never a `command` from the repository's config: that would run its code
+        quote(os.getenv("ENVSHIM_BIN") or "envshim"),
         "export", "--format", "json", "--from-mise", "--hook",
     }
     if type(options.env) == "string" then

@@ -15,6 +15,10 @@ from pathlib import Path
 from ._record import dataclass, field  # dataclasses without inspect: the export path
 from .model import Origin, ResolvedVar
 
+TYPE_CHECKING = False  # not `from typing import …`: typing costs ms on every cd
+if TYPE_CHECKING:
+    from typing import Any
+
 
 class Merger:
     def __init__(self, base: Mapping[str, str]) -> None:
@@ -98,6 +102,8 @@ class Resolution(Mapping[str, str]):
     watch: list[Path] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     secret_files: list[Path] = field(default_factory=list)  # read by the team/user layers
+    sources: dict[str, dict[str, Any]] = field(default_factory=dict)  # secret source -> names
+    digests: dict[str, str] = field(default_factory=dict)  # config file -> sha256 parsed
 
     def __getitem__(self, key: str) -> str:
         var = self.vars[key]

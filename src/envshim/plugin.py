@@ -41,7 +41,9 @@ def _plugin_options(environ: Mapping[str, str]) -> dict[str, Any]:
             f"unknown option {unknown[0]!r} in the _.envshim table",
             hint=f"known options are {', '.join(sorted(KNOWN_OPTIONS))}",
         )
-    data.pop("command", None)  # read by the plugin itself: which envshim to run
+    # Which envshim to run is the user's choice (ENVSHIM_BIN), never a repository's:
+    # a committed `command = "./tool.sh"` would run the repository's code.
+    data.pop("command", None)
     return data
 
 
@@ -53,7 +55,6 @@ def plugin_export(args: argparse.Namespace) -> int:
     """
     from . import trust
     from .project import find_root
-    from .resolve import resolve
 
     environ = dict(os.environ)
     environ.pop(PLUGIN_OPTIONS_VAR, None)
@@ -64,14 +65,12 @@ def plugin_export(args: argparse.Namespace) -> int:
     missing_key = args.missing_key or options.get("missing_key")
     out: dict[str, Any] = {"env": {}, "watch": [str(trust.record_path(root, environ))]}
     out["notice"], out["warnings"] = None, []
-    verdict = trust.check(root, environ)
-    resolution = None
-    if verdict.allowed:
-        resolution = resolve(
-            cwd, profile, environ=environ, from_mise=True, missing_key=missing_key,
-            table_options=options,
-        )  # fmt: skip
-        verdict = trust.check_resolution(verdict, resolution, environ)
+    # The same record as the hook's: every mise config is checked (a new one could carry
+    # the `_.envshim` table this call received) before any secret is read.
+    verdict, resolution = trust.load_allowed(
+        cwd, profile, environ=environ, from_mise=True, missing_key=missing_key,
+        table_options=options,
+    )  # fmt: skip
     if resolution is None or not verdict.allowed:
         out["notice"] = trust.notice(verdict)
         files = verdict.record.files if verdict.record else {}

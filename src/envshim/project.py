@@ -27,7 +27,15 @@ ROOT_MARKERS = (
     ".mise/config.toml",
     ".sops.yaml",
 )
-KNOWN_OPTIONS = {"files", "user_store", "required", "missing_key", "profiles", "env"}
+KNOWN_OPTIONS = {
+    "files",
+    "user_store",
+    "required",
+    "missing_key",
+    "profiles",
+    "env",
+    "allow_guarded",
+}
 
 
 @dataclass
@@ -37,6 +45,7 @@ class Project:
     profiles: list[str]
     options: dict[str, Any]
     options_path: Path | None
+    options_raw: bytes | None = None  # the bytes of envshim.toml that were parsed
 
 
 def profiles_from(env_arg: str | None, environ: Mapping[str, str]) -> list[str]:
@@ -60,15 +69,22 @@ def find_root(cwd: Path) -> Path:
 OPTIONS_CACHE = "envshim-toml.v1"
 
 
-def read_options(path: Path, environ: Mapping[str, str] | None = None) -> dict[str, Any]:
-    """``envshim.toml``, checked. With ``environ``, through the parse cache (the export
-    path: tomllib is ~10 ms on every ``cd``); without, read directly, creating nothing."""
+def read_options(
+    path: Path, environ: Mapping[str, str] | None = None, raw: bytes | None = None
+) -> dict[str, Any]:
+    """``envshim.toml``, checked: ``raw`` (the bytes trust hashed) or the file as read now.
+    With ``environ``, through the parse cache (the export path: tomllib is ~10 ms on
+    every ``cd``); without, parsed directly, creating nothing."""
+    if raw is None:
+        from .safeio import read_regular
+
+        raw = read_regular(path)
     if environ is None:
-        data = _parse_options(path)
+        data = _parse_options(path, raw)
     else:
         from .parsecache import ParseCache
 
-        data = ParseCache.for_environ(environ, OPTIONS_CACHE).load(path, _parse_options)
+        data = ParseCache.for_environ(environ, OPTIONS_CACHE).load(path, _parse_options, raw)
     unknown = sorted(set(data) - KNOWN_OPTIONS)
     if unknown:
         raise ConfigError(
@@ -79,10 +95,10 @@ def read_options(path: Path, environ: Mapping[str, str] | None = None) -> dict[s
     return data
 
 
-def _parse_options(path: Path) -> dict[str, Any]:
-    from .tomlread import load_toml
+def _parse_options(path: Path, raw: bytes) -> dict[str, Any]:
+    from .tomlread import decode_utf8, load_toml
 
-    return load_toml(path)
+    return load_toml(path, decode_utf8(path, raw))
 
 
 def find_project(
@@ -91,6 +107,7 @@ def find_project(
     environ: Mapping[str, str] | None = None,
     *,
     cache: bool = False,
+    read: Any = None,
 ) -> Project:
     """The project around ``path``. ``cache=True`` (the export path) keeps a parsed copy of
     ``envshim.toml`` in the user's cache directory; read-only commands create nothing."""
@@ -101,6 +118,14 @@ def find_project(
     root = find_root(cwd)
     options_path = root / OPTIONS_FILE
     exists = options_path.is_file()
-    options = read_options(options_path, environ if cache else None) if exists else {}
+    raw = None
+    if exists:
+        if read is not None:
+            raw = read(options_path)
+        else:
+            from .safeio import read_regular
+
+            raw = read_regular(options_path)
+    options = read_options(options_path, environ if cache else None, raw) if exists else {}
     profiles = profiles_from(env_arg, environ)
-    return Project(cwd, root, profiles, options, options_path if exists else None)
+    return Project(cwd, root, profiles, options, options_path if exists else None, raw)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 
-from .errors import UsageError
+from .errors import ConfigError, UsageError
 from .layers.base import Entry, LayerContext
 from .merge import Merger, Resolution
 from .model import Origin
@@ -26,6 +26,7 @@ def resolve(
     from_mise: bool = False,
     missing_key: str | None = None,
     table_options: Mapping[str, Any] | None = None,
+    gate: Any = None,
 ) -> Resolution:
     """Resolve the merged environment for the directory ``path``.
 
@@ -33,9 +34,13 @@ def resolve(
     base environment (``os.environ`` by default, never modified here).
     ``from_mise`` leaves the mise layer out (the mise plugin: mise applied it);
     ``table_options`` is then the `_.envshim` table mise handed to the plugin.
+    ``gate`` (a :class:`envshim.trust.Gate`, given by ``trust.load_allowed``) makes every
+    file read go through the allow record; without it nothing is checked (``export``,
+    ``run`` and ``load()`` are commands the user typed).
     """
     environ = dict(os.environ if environ is None else environ)
-    project = find_project(path, env, environ, cache=True)
+    read = gate.config if gate is not None else None
+    project = find_project(path, env, environ, cache=True, read=read)
     # the command line, then the environment (CI sets it), then the committed option
     mode = (
         missing_key
@@ -55,9 +60,14 @@ def resolve(
         options=dict(project.options),
         missing_key=mode,
         from_mise=from_mise,
+        gate=gate,
     )
     if project.options_path:
         ctx.read(project.options_path)
+        if gate is None:
+            from .trust.record import digest
+
+            ctx.digests[str(project.options_path)] = digest(project.options_raw or b"")
     if table_options:  # the `_.envshim` table wins key by key, as enter_secrets does
         ctx.options.update(table_options)
     merger = Merger(environ)
@@ -77,7 +87,8 @@ def resolve(
 
         start = len(ctx.files)
         entries = [*load_team(ctx), *load_user(ctx)]
-        secret_files.extend(ctx.files[start:])  # trust covers config, not secrets (trust.py)
+        secret_files.extend(p for p in ctx.files[start:] if str(p) in ctx.sources)
+        _check_guarded(entries, ctx)
         for entry in entries:
             _apply(merger, entry)
 
@@ -85,16 +96,52 @@ def resolve(
         from .layers.mise import apply_mise
 
         apply_mise(ctx, merger, enter_secrets)
+    elif gate is not None:
+        # mise evaluated its configs (and handed us their `_.envshim` table): each one
+        # must still be a file the user allowed, byte for byte.
+        from .layers.mise import load_configs
+
+        load_configs(ctx)
     enter_secrets()
-    return Resolution(
+    variables = merger.finish()
+    resolution = Resolution(
         root=project.root,
         profile=project.profiles,
-        vars=merger.finish(),
+        vars=variables,
         files=_unique(ctx.files),
         watch=_unique(ctx.watch),
         warnings=ctx.warnings,
         secret_files=_unique(secret_files),
+        sources=ctx.sources,
+        digests=ctx.digests,
     )
+    if ctx.options.get("required") is not None:
+        from .required import check_required
+
+        check_required(merger.lookup, ctx.options, project.options_path)
+    return resolution
+
+
+def _check_guarded(entries: list[Entry], ctx: LayerContext) -> None:
+    """A name that takes over a shell or a tool never comes from a secret file or the user
+    store unless the committed ``allow_guarded`` option names it (trust/guarded.py)."""
+    from .trust.guarded import OPTION, allowed_by_config, is_guarded
+
+    allowed: frozenset[str] | None = None
+    for entry in entries:
+        if not is_guarded(entry.key):
+            continue
+        if allowed is None:
+            allowed = allowed_by_config(ctx.options)
+        if entry.key in allowed:
+            continue
+        raise ConfigError(
+            f"{entry.key} may be set only by committed config, not by a secret file "
+            "or the user store (it decides which code runs)",
+            path=entry.origin.path,
+            line=entry.origin.line,
+            hint=f'remove it, or name it in envshim.toml: {OPTION} = ["{entry.key}"]',
+        )
 
 
 def _apply(merger: Merger, entry: Entry) -> None:

@@ -15,6 +15,14 @@ if TYPE_CHECKING:
 _AT = re.compile(r"^(?P<msg>.*?) \(at line (?P<line>\d+), column (?P<col>\d+)\)$")
 
 
+def decode_utf8(path: Path | str, raw: bytes) -> str:
+    """A config file's text; one located line when it is not UTF-8."""
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ConfigError("not UTF-8 text", path=path, hint="save the file as UTF-8") from None
+
+
 def load_toml(path: Path, text: str | None = None) -> dict[str, Any]:
     """Parse ``path`` (or ``text`` read from it); a syntax error becomes one located line."""
     try:

@@ -72,9 +72,11 @@ def _dotenv_id(path: Path) -> tuple[str, int] | None:
     Only those two lines are looked at, leniently, so the rest of a ``.env`` can
     never break the lookup (and no other value is read).
     """
+    from .safeio import read_regular
+
     try:
-        text = path.read_text(encoding="utf-8-sig", errors="replace")
-    except OSError:
+        text = read_regular(path).decode("utf-8-sig", errors="replace")
+    except FileNotFoundError:
         return None
     found: dict[str, tuple[str, int]] = {}
     env_id = _pattern("env")
@@ -94,12 +96,13 @@ def _csproj_id(root: Path) -> tuple[str, Path] | None:
     except OSError:
         return None
     for name in names:
+        from .safeio import read_regular
+
         try:
-            m = _pattern("csproj").search(
-                (root / name).read_text(encoding="utf-8-sig", errors="replace")
-            )
-        except OSError:
+            text = read_regular(root / name).decode("utf-8-sig", errors="replace")
+        except FileNotFoundError:
             continue
+        m = _pattern("csproj").search(text)
         if m:
             return m.group(1), root / name
     return None

@@ -9,6 +9,10 @@ from pathlib import Path
 
 from ..errors import ConfigError
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from ..trust import AllowReport
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     command = parser.get_default("command")
@@ -57,23 +61,55 @@ def run(args: argparse.Namespace) -> int:
         return 0
     from ..resolve import resolve
 
-    # Secrets need not decrypt to trust the config that names them.
+    # Secrets need not decrypt to trust the config that names them: a file no key of
+    # yours opens is recorded with its names unknown (it loads after the next allow).
     resolution = resolve(args.dir, args.env, missing_key="skip")
-    files = trust.config_files(resolution)
-    before = trust.load_record(root)
-    if before is not None:  # keep other profiles' files (mise.staging.toml) trusted too
-        files += [Path(p) for p in before.files if Path(p) not in files and Path(p).is_file()]
-    record = trust.allow(root, files)
-    names = ", ".join(_rel(root, p) for p in record.files) or "no config files"
-    sys.stdout.write(f"envshim: allowed {root} ({names})\n")
-    added = sorted(set(record.recipients) - set(before.recipients if before else []))
-    if before is not None and added:
-        sys.stdout.write("envshim: .sops.yaml now also encrypts to " + ", ".join(added) + "\n")
+    report = trust.allow(root, resolution)
+    _print_report(root, report)
     return 0
 
 
+def _print_report(root: Path, report: AllowReport) -> None:
+    """What this allow trusts, and what is new since the last one: files, names per
+    source, recipients; names that take over a shell are listed apart."""
+    from ..trust import printable, recipients
+
+    out = sys.stdout
+    record = report.record
+    files = ", ".join(_rel(root, p) for p in record.files) or "no config files"
+    out.write(f"envshim: allowed {printable(str(root))} ({files})\n")
+    if not report.first:  # the first allow trusts everything listed above and below
+        for path in report.added_files:
+            out.write(f"  new file: {_rel(root, path)}\n")
+        for path in report.changed_files:
+            out.write(f"  changed: {_rel(root, path)}\n")
+    for path, names in report.new_names.items():
+        verb = "sets" if report.first else "may now set"
+        out.write(f"  {_source(root, path)} {verb}: {', '.join(names)}\n")
+    for path, entry in sorted(record.sources.items()):
+        real = entry.get("real")
+        if isinstance(real, str) and real != path:
+            out.write(f"  {_source(root, path)} is a link to {_rel(root, real)}\n")
+        if entry.get("names") is None:
+            out.write(f"  {_source(root, path)}: names not known yet (no key of yours opens it)\n")
+    for path, names in report.guarded.items():
+        out.write(
+            f"  guarded: {_source(root, path)} sets {', '.join(names)} "
+            "(named in allow_guarded in envshim.toml)\n"
+        )
+    if report.new_recipients:
+        shown = ", ".join(recipients.short(r) for r in report.new_recipients)
+        verb = "encrypts" if report.first else "now also encrypts"
+        out.write(f"  .sops.yaml {verb} to: {shown}\n")
+
+
+def _source(root: Path, path: str) -> str:
+    if "/users/" in path and not path.startswith(str(root)):
+        return "your user store"
+    return _rel(root, path)
+
+
 def _rel(root: Path, path: str) -> str:
-    try:
-        return str(Path(path).relative_to(root))
-    except ValueError:
-        return path
+    from ..trust import rel
+
+    return rel(root, path)

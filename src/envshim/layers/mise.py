@@ -105,8 +105,8 @@ def load_configs(ctx: LayerContext) -> list[MiseConfig]:
     configs = []
     for item in found:
         path = Path(item.path)
-        ctx.read(path)
-        configs.append(read_config(path, config_root(path, home, item.is_global), cache))
+        data = ctx.read_bytes(path)  # through the trust gate: the bytes it hashed
+        configs.append(read_config(path, config_root(path, home, item.is_global), cache, data))
     return configs
 
 
@@ -504,9 +504,9 @@ class _Evaluator:
                         hint='create it, or write a glob such as ".env*" to make it optional '
                         "(mise skips a missing file silently)",
                     )
-                self.ctx.read(path)
+                data = self.ctx.read_bytes(path)  # through the trust gate
                 try:
-                    bindings = read_env_file(name, self.ctx.environ)
+                    bindings = read_env_file(name, self.ctx.environ, data)
                 except Unsupported as exc:
                     raise _Blocked(_Where(config.name, origin.line, exc.construct)) from None
                 via = f"_.file in {config.path}:{origin.line}"

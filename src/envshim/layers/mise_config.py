@@ -61,21 +61,23 @@ def config_root(path: Path, home: str | None, is_global: bool) -> str:
     return str(d)
 
 
-def read_config(path: Path, root: str, cache: ParseCache | None = None) -> MiseConfig:
-    """The ``[env]`` tables of ``path``; parsed with tomllib unless ``cache`` holds this version."""
-    raw = cache.load(path, _parse) if cache is not None else _parse(path)
+def read_config(
+    path: Path, root: str, cache: ParseCache | None = None, data: bytes | None = None
+) -> MiseConfig:
+    """The ``[env]`` tables of ``path`` from ``data`` (the bytes trust hashed; read now when
+    not given); parsed with tomllib unless ``cache`` holds the parse of these bytes."""
+    if data is None:
+        from ..safeio import read_regular
+
+        data = read_regular(path)
+    raw = cache.load(path, _parse, data) if cache is not None else _parse(path, data)
     return MiseConfig(path, root, [EnvTable(data, lines, header) for data, lines, header in raw])
 
 
-def _parse(path: Path) -> list[tuple[dict[str, Any], dict[str, int], int | None]]:
-    from ..tomlread import load_toml
+def _parse(path: Path, raw: bytes) -> list[tuple[dict[str, Any], dict[str, int], int | None]]:
+    from ..tomlread import decode_utf8, load_toml
 
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        raise ConfigError("not UTF-8 text", path=path, hint="save the file as UTF-8") from None
-    except OSError as exc:
-        raise ConfigError(f"cannot read: {exc.strerror}", path=path) from None
+    text = decode_utf8(path, raw)
     data = load_toml(path, text)
     env = data.get("env")
     if env is None:

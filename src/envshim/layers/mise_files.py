@@ -100,15 +100,18 @@ def _match_parts(segs: list[str], pats: list[str], fn) -> bool:
     return bool(segs) and fn(segs[0], pats[0]) and _match_parts(segs[1:], pats[1:], fn)
 
 
-def read_env_file(path: str, environ: Mapping[str, str]) -> list[tuple[str, str, int | None]]:
-    """``(key, value, line)`` for every variable ``path`` sets, in file order."""
-    try:
-        with open(path, encoding="utf-8") as fh:
-            text = fh.read()
-    except UnicodeDecodeError:
-        raise ConfigError("not UTF-8 text", path=path, hint="save the file as UTF-8") from None
-    except OSError as exc:
-        raise ConfigError(f"cannot read: {exc.strerror}", path=path) from None
+def read_env_file(
+    path: str, environ: Mapping[str, str], data: bytes | None = None
+) -> list[tuple[str, str, int | None]]:
+    """``(key, value, line)`` for every variable ``path`` sets, in file order, from ``data``
+    (the bytes trust hashed) or the file as read now."""
+    from ..tomlread import decode_utf8
+
+    if data is None:
+        from ..safeio import read_regular
+
+        data = read_regular(path)
+    text = decode_utf8(path, data)
     ext = os.path.splitext(path)[1]
     if ext == ".json":
         return _from_json(text, path)

@@ -121,8 +121,9 @@ def _rel(path: Path, ctx: LayerContext) -> str:
 def _kind(path: Path) -> str:
     """``age`` | ``sops`` | ``dotenvx`` | ``plain``, from the content (the name only hints)."""
     from ..formats.age import is_age
+    from ..safeio import read_regular
 
-    data = path.read_bytes()
+    data = read_regular(path)
     if is_age(data[:4096]) or path.suffix == ".age":
         return "age"  # a .age file without an age header: the age reader says so
     from ..formats.sops import is_sops_file
@@ -196,10 +197,11 @@ def load_team(ctx: LayerContext) -> list[Entry]:
 
     entries: list[Entry] = []
     for path in files:
-        ctx.read(path)
+        ctx.open_source(path)  # the gate: this file, at this real path, was allowed
         try:
             bindings = read_file(path, ctx)
         except NoMatchingKey as exc:
+            ctx.set_names(path, None)  # not opened: its names stay unknown
             if ctx.missing_key == "error":
                 raise
             if ctx.missing_key == "warn":
@@ -207,6 +209,8 @@ def load_team(ctx: LayerContext) -> list[Entry]:
             continue
         except OSError as exc:
             raise DecryptError(f"cannot read: {exc.strerror}", path=path) from None
+        # before anything is applied: a name the allow record lacks stops the load
+        ctx.set_names(path, [key for key, _, _ in bindings])
         origin_path = str(path)
         entries += [
             Entry(key, value, Origin(TEAM, origin_path, line), secret=True)

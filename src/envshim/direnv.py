@@ -49,13 +49,10 @@ def direnv_export(args: argparse.Namespace) -> int:
     if not trust.is_project(root):
         sys.stdout.write(_watch_line(candidates, root))
         return 0
-    verdict = trust.check(root)
-    resolution = None
-    if verdict.allowed:
-        from .resolve import resolve
-
-        resolution = resolve(cwd, args.env, missing_key=args.missing_key)
-        verdict = trust.check_resolution(verdict, resolution)
+    # trust first: nothing of the project is parsed unless its record matches
+    verdict, resolution = trust.load_allowed(
+        cwd, args.env, environ=os.environ, missing_key=args.missing_key
+    )
     if resolution is None or not verdict.allowed:
         watched = [*candidates, *(verdict.record.files if verdict.record else [])]
         notice = trust.notice(verdict)

@@ -262,13 +262,10 @@ def plan_hook(
         if not trust.is_project(root):
             watch.append(cwd)  # a config file created here starts a project
         else:
-            verdict = trust.check(root, places)
-            resolution = None
-            if verdict.allowed:
-                from .resolve import resolve
-
-                resolution = resolve(cwd, env_arg, environ=base, missing_key=missing_key)
-                verdict = trust.check_resolution(verdict, resolution, places)
+            # trust first: nothing of the project is parsed unless its record matches
+            verdict, resolution = trust.load_allowed(
+                cwd, env_arg, environ=base, places=places, missing_key=missing_key
+            )
             if verdict.allowed and resolution is not None:
                 loaded = resolution.changes()
                 _check_names(loaded, resolution, shell)

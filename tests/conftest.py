@@ -33,7 +33,7 @@ _KEEP = ("PATH", "LANG", "LC_ALL", "TERM", "TMPDIR", "SYSTEMROOT")
 
 # Every git the tests run (theirs and envshim's) gets this identity and reads no
 # user or system config: results never depend on the developer's ~/.gitconfig,
-# and nothing has to write one (CI used to run `git config --global`).
+# and nothing has to write a git config for them.
 _GIT_ENV = {
     "GIT_AUTHOR_NAME": "envshim tests",
     "GIT_AUTHOR_EMAIL": "tests@envshim.invalid",

@@ -40,7 +40,7 @@ def projects(tmp_path: Path, clean_env, monkeypatch: pytest.MonkeyPatch):
     """Two projects whose resolutions come from ``table`` (root -> values)."""
     table: dict[Path, dict[str, str | None]] = {}
 
-    def resolve(path, env=None, *, environ=None, from_mise=False, missing_key=None):
+    def resolve(path, env=None, *, environ=None, from_mise=False, missing_key=None, gate=None):
         root = find_root(Path(path))
         return fake_resolution(root, table[root])
 

@@ -56,7 +56,7 @@ def test_binary_vector_refuses_bob_as_missing_key(clean_env, tmp_path):
     text = str(info.value)
     bob_public = (vectors / "bob.key").read_text().split("public key: ")[1].split()[0]
     assert "team.env.bin.age" in text and bob_public in text
-    assert "envshim recipients add" in text
+    assert "`envshim join`" in text
 
 
 FRESH_VALUES = {
@@ -202,7 +202,7 @@ def test_wrong_key_and_no_key_are_one_line_errors(clean_env, tmp_path):
         env={**clean_env, "SOPS_AGE_KEY_FILE": str(tmp_path / "wrong.txt")},
     )
     _assert_one_line_failure(wrong, "secrets.env.age", canary)
-    assert other_pub in wrong.stderr and "envshim recipients add" in wrong.stderr
+    assert other_pub in wrong.stderr and "`envshim join`" in wrong.stderr
     nokey = run_envshim("export", "--format", "json", str(proj), env=clean_env)
     _assert_one_line_failure(nokey, "secrets.env.age", canary)
     assert "no age identity" in nokey.stderr

@@ -200,7 +200,7 @@ def test_missing_key_error_is_the_default(ci_project):
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1
     assert "secrets.env.age" in lines[0] and "no age identity" in lines[0]
-    assert "envshim key" in lines[0] and "envshim recipients add" in lines[0]
+    assert "`envshim join`" in lines[0] and "key show" not in lines[0]
     assert canary not in proc.stderr
 
 
@@ -335,7 +335,7 @@ def test_sops_missing_key_lists_recipients(clean_env, tmp_path):
     assert len(line.splitlines()) == 1
     assert f"none of your identities ({mine})" in line
     assert f"is a recipient of secrets.enc.env; recipients are: {theirs}" in line
-    assert "`envshim key show`" in line and "`envshim recipients add`" in line
+    assert "`envshim join`" in line and "key show" not in line
     assert canary not in proc.stderr
     warn = run_envshim("export", "--format", "json", "--missing-key=warn", str(proj), env=env)
     assert warn.returncode == 0 and json.loads(warn.stdout) == {}

@@ -320,7 +320,7 @@ def test_no_identity_and_plaintext_store(
     env = user_env(clean_env, tmp_path)
     before = snapshot(tmp_path)
     proc = envshim("user", "init", env=env, cwd=project)
-    assert proc.returncode != 0 and "envshim key new" in proc.stderr
+    assert proc.returncode != 0 and "envshim join" in proc.stderr
     assert snapshot(tmp_path) == before  # nothing half-made
     proc = envshim("user", "init", "--plaintext", env=env, cwd=project)
     assert proc.returncode == 0 and "PLAINTEXT" in proc.stderr

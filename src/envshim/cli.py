@@ -14,6 +14,7 @@ from importlib import import_module
 TYPE_CHECKING = False  # argparse is imported only when a command line needs it
 if TYPE_CHECKING:
     import argparse
+    from typing import NoReturn
 
 # name -> (module, one-line summary)
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -73,7 +74,20 @@ def _parser(name: str, module: object) -> argparse.ArgumentParser:
                 width = max(columns, 40) - 2
             super().__init__(prog, indent_increment, max_help_position, width)
 
-    parser = argparse.ArgumentParser(
+    class _Parser(argparse.ArgumentParser):
+        def error(self, message: str) -> NoReturn:
+            """A missing verb (`envshim secrets`) lists the verbs, on one line."""
+            for action in self._actions:
+                verbs = isinstance(action, argparse._SubParsersAction) and action.metavar
+                if verbs and message.endswith(f"required: {action.metavar}"):
+                    self.exit(
+                        2,
+                        f"{self.prog}: missing {action.metavar}: one of "
+                        f"{', '.join(action.choices)} (`{self.prog} --help` says what each does)\n",
+                    )
+            super().error(message)
+
+    parser = _Parser(
         prog=f"envshim {name}", description=COMMANDS[name][1], formatter_class=_HelpFormatter
     )
     parser.set_defaults(command=name)
@@ -136,10 +150,41 @@ def main(argv: list[str] | None = None) -> int:
     args = fast_export_args(rest) if name == "export" else None
     if args is None:
         args = _parser(name, module).parse_args(rest)
+    if _needs_cwd(name, args) and not _cwd_exists():
+        sys.stderr.write(
+            "envshim: the current directory no longer exists (deleted or moved); "
+            "`cd` to an existing directory and run the command again\n"
+        )
+        return 1
     code = _run(module, args)
     if from_console and name == "export":
         _exit_now(code)
     return code
+
+
+# Commands that never read the current directory's project; the hook's export must still
+# unload the previous project when its directory was deleted (hook.py handles that).
+_NO_PROJECT = frozenset({"hook", "key", "demo", "prune", "direnv"})
+
+
+def _needs_cwd(name: str, args: object) -> bool:
+    if name in _NO_PROJECT or getattr(args, "hook", False) or getattr(args, "direnv", False):
+        return False
+    directory = getattr(args, "dir", None)
+    return not (isinstance(directory, str) and os.path.isabs(directory))
+
+
+def _cwd_exists() -> bool:
+    try:
+        os.getcwd()
+    except FileNotFoundError:
+        return False
+    return True
+
+
+def _printable(text: str) -> str:
+    """A path for a message: control characters escaped, so it cannot drive the terminal."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 def _exit_now(code: int) -> None:
@@ -171,6 +216,19 @@ def _run(module: object, args: argparse.Namespace) -> int:
         sys.stderr.write("envshim: interrupted\n")
         return 130
     except BrokenPipeError:
+        return 1
+    except OSError as exc:
+        # a file that cannot be read or written where the command did not expect it: the
+        # path and the system's reason (never file content), and the next step
+        if not _cwd_exists():
+            sys.stderr.write(
+                "envshim: the current directory no longer exists; `cd` to an existing "
+                "directory and run the command again\n"
+            )
+            return 1
+        where = f"{_printable(os.fsdecode(exc.filename))}: " if exc.filename else ""
+        reason = exc.strerror or type(exc).__name__
+        sys.stderr.write(f"envshim: {where}{reason}; check the path and its permissions\n")
         return 1
     except Exception as exc:
         # An unexpected error may carry a secret in its message: show only where it happened.

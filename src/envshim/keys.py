@@ -19,6 +19,10 @@ TYPE_CHECKING = False  # not `from typing import …`: typing costs ms on every 
 if TYPE_CHECKING:
     from typing import Any
 
+# The one next step wherever a secret does not open for lack of a key: `join` creates an
+# identity when there is none and prints the line a maintainer runs to add it.
+JOIN_HINT = "run `envshim join` and send the line it prints to a maintainer"
+
 _ARMOR_BEGIN = "-----BEGIN AGE ENCRYPTED FILE-----"
 _AGE_MAGIC = "age-encryption.org/v1"
 
@@ -366,6 +370,19 @@ def generate_identity() -> tuple[str, str]:
     return str(ident), str(ident.to_public())
 
 
+def _looks_like_identity_file(path: Path) -> bool:
+    """Whether an existing file holds age identities (or is an encrypted identity file)."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(1 << 16)
+    except OSError:
+        return False
+    text = head.decode("utf-8", "replace")
+    if text.lstrip().startswith((_ARMOR_BEGIN, _AGE_MAGIC)):
+        return True
+    return any(ln.strip().startswith("AGE-") for ln in text.splitlines())
+
+
 def write_new_identity(path: Path) -> str:
     """Write a new identity file as ``age-keygen`` does (0600 in a 0700 dir); return its public key.
 
@@ -377,10 +394,16 @@ def write_new_identity(path: Path) -> str:
 
     path = Path(path)
     if path.exists():
+        if _looks_like_identity_file(path):
+            raise ConfigError(
+                "an identity file already exists here; not overwriting it",
+                path=path,
+                hint="`envshim key show` prints its public key",
+            )
         raise ConfigError(
-            "an identity file already exists here; not overwriting it",
+            "a file that is not an age identity file is already here; not overwriting it",
             path=path,
-            hint="`envshim key show` prints its public key",
+            hint="choose another path with --file",
         )
     secret, public = generate_identity()
     created = datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")

@@ -96,7 +96,7 @@ def no_identity_error(environ: Mapping[str, str], path: Path | None = None) -> N
     return NoKeyError(
         "no age identity found for the user store",
         path=path,
-        hint=f"run `envshim key new` (writes {default_key_file(environ)}) or set SOPS_AGE_KEY_FILE; "
+        hint=f"run `envshim join` (writes {default_key_file(environ)}) or set SOPS_AGE_KEY_FILE; "
         "`envshim user init --plaintext` makes an unencrypted store instead",
     )
 
@@ -213,7 +213,14 @@ class Store:
             return self._decode(data)
         identities = self.identities(warnings)
         if not identities:
-            raise no_identity_error(self.environ, self.values_path)
+            # `envshim join` would make a new key, which cannot open a store made with the old
+            recipients = ", ".join(self.meta["recipients"]) or "unknown recipients"
+            raise NoKeyError(
+                f"user store is encrypted to {recipients}, and you have no age identity",
+                path=self.values_path,
+                hint="restore the key that made it (or set SOPS_AGE_KEY_FILE to it), "
+                "or `envshim user clear` to start over without the old values",
+            )
         import pyrage
 
         try:

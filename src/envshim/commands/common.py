@@ -33,10 +33,14 @@ def add_project_options(parser: argparse.ArgumentParser, *, directory: bool = Tr
         )
 
 
-def resolve_from_args(args: argparse.Namespace, *, from_mise: bool = False) -> Resolution:
+def resolve_from_args(
+    args: argparse.Namespace, *, from_mise: bool = False, withhold: str | None = None
+) -> Resolution:
     from ..resolve import resolve
 
-    resolution = resolve(args.dir, args.env, missing_key=args.missing_key, from_mise=from_mise)
+    resolution = resolve(
+        args.dir, args.env, missing_key=args.missing_key, from_mise=from_mise, withhold=withhold
+    )
     for warning in resolution.warnings:
         sys.stderr.write(f"envshim: warning: {warning}\n")
     return resolution
@@ -46,7 +50,7 @@ def mask(value: str | None) -> str:
     """What listings show instead of a value: its length, never its content."""
     if value is None:
         return "(unset)"
-    return f"•••• ({len(value)} chars)"
+    return f"•••• ({plural(len(value), 'char')})"
 
 
 def plural(count: int, word: str, many: str | None = None) -> str:

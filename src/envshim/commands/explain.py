@@ -1,11 +1,16 @@
-"""``envshim explain KEY``: which layer won, where it was written, and what it shadowed."""
+"""``envshim explain KEY``: which layer won, where it was written, and what it shadowed.
+
+Committed defaults are shown as written; secrets are masked unless ``--reveal``.
+Without the key to a secret file, what opens is still explained, and a key that a
+locked sops file sets (its names are plaintext) is named with the step that opens it.
+"""
 
 from __future__ import annotations
 
 import argparse
 import sys
 
-from .common import add_project_options, mask, resolve_from_args
+from .common import add_project_options
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -15,15 +20,39 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    resolution = resolve_from_args(args)
+    from ..errors import UsageError
+    from ..keys import JOIN_HINT
+    from .keyless import resolve_what_opens, shown
+
+    if not args.key:
+        raise UsageError("name the variable to explain", hint="envshim explain NAME")
+    resolution, locked = resolve_what_opens(args.dir, args.env, args.missing_key)
+    for warning in resolution.warnings:
+        sys.stderr.write(f"envshim: warning: {warning}\n")
+    root = resolution.root
     var = resolution.vars.get(args.key)
-    if var is None:
-        sys.stdout.write(f"{args.key}: not set by envshim in {resolution.root}\n")
+    setters = [lk for lk in locked if args.key in lk.names]
+    user_wins = var is not None and var.origin.layer == "user"
+    if setters and not user_wins:
+        lk = setters[-1]  # later files win
+        where = lk.describe(root, lk.names[args.key])
+        sys.stdout.write(f"{args.key}: set by {where}, which you cannot decrypt; {JOIN_HINT}\n")
         return 1
-    shown = var.value if args.reveal and var.value is not None else mask(var.value)
+    if var is None:
+        note = ""
+        if locked:
+            shown_locked = ", ".join(lk.describe(root) for lk in locked)
+            note = f" (not decrypted, and may set it: {shown_locked}; {JOIN_HINT})"
+        sys.stdout.write(f"{args.key}: not set by envshim in {root}{note}\n")
+        return 1
     kind = " (secret)" if var.secret else ""
-    out = [f"{args.key} = {shown}{kind}", f"  from     {var.origin.describe()}"]
+    out = [
+        f"{args.key} = {shown(var, args.reveal)}{kind}",
+        f"  from     {var.origin.describe()}",
+    ]
     for origin in reversed(var.shadowed):
         out.append(f"  shadows  {origin.describe()}")
+    for lk in setters:  # your own value wins over a file you cannot open
+        out.append(f"  shadows  team {lk.describe(root)} (you cannot decrypt it)")
     sys.stdout.write("\n".join(out) + "\n")
     return 0

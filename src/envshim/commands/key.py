@@ -24,7 +24,14 @@ def run(args: argparse.Namespace) -> int:
     environ = dict(os.environ)
     if args.action == "new":
         path = os.path.expanduser(args.file) if args.file else default_key_file(environ)
-        public = write_new_identity(path)
+        try:
+            public = write_new_identity(path)
+        except OSError as exc:
+            raise ConfigError(
+                f"cannot create the key file ({exc.strerror or type(exc).__name__})",
+                path=path,
+                hint="choose a --file in a directory you can write to",
+            ) from None
         sys.stderr.write(f"envshim: created {path} (private: back it up, never commit it)\n")
         sys.stdout.write(public + "\n")
         return 0
@@ -34,7 +41,8 @@ def run(args: argparse.Namespace) -> int:
         sys.stderr.write(f"envshim: warning: {w}\n")
     if not identities:
         raise ConfigError(
-            "you have no age identity", hint="run `envshim key new` (or `envshim join`)"
+            "you have no age identity",
+            hint="run `envshim join` (it creates one and prints the line a maintainer runs)",
         )
     width = max(len(i.recipient) for i in identities)
     sys.stdout.write("".join(f"{i.recipient:<{width}}  {i.source}\n" for i in identities))

@@ -47,6 +47,8 @@ def run(args: argparse.Namespace) -> int:
         command.pop(0)
     if not command:
         raise UsageError("nothing to run", hint="write the command after --: envshim run -- CMD")
+    if not command[0]:
+        raise UsageError("the command is an empty word", hint="envshim run -- CMD ARGS")
     resolution = resolve_from_args(args)
     changes = resolution.changes()
     # a name or value no environment can hold is an error naming its source, as in export

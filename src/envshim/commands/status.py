@@ -1,9 +1,10 @@
 """``envshim status``: project, profile, trust, what the hook loaded, keys per layer, files.
 
-Values are never printed: each key shows its length only (``mask``). In a shell
-with the hook, the resolution is computed against the environment as it was
-before the hook loaded anything (from ``ENVSHIM_STATE``), so it shows what the
-next prompt would load.
+Committed defaults are shown as written; every other value shows its length only
+(``keyless.shown``). Without the key to a secret file, the rest still shows and the
+file is named with the step that opens it. In a shell with the hook, the resolution
+is computed against the environment as it was before the hook loaded anything (from
+``ENVSHIM_STATE``), so it shows what the next prompt would load.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from .common import add_project_options, mask
+from .common import add_project_options, plural
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -53,17 +54,19 @@ def _hook_view(environ: dict[str, str]) -> tuple[dict[str, Any] | None, dict[str
 def run(args: argparse.Namespace) -> int:
     from .. import trust
     from ..errors import EnvshimError
+    from ..keys import JOIN_HINT
     from ..project import find_root
-    from ..resolve import resolve
+    from .keyless import resolve_what_opens, shown
 
     environ = dict(os.environ)
     hooked, base = _hook_view(environ)
     here = Path(os.path.abspath(args.dir))
     root = find_root(here)
     verdict = trust.check(root)
-    resolution, error = None, None
+    resolution, error, locked = None, None, []
     try:
-        resolution = resolve(here, args.env, environ=base, missing_key=args.missing_key)
+        # without a key: what opens is shown, and what does not is named (keyless.py)
+        resolution, locked = resolve_what_opens(here, args.env, args.missing_key, base)
         verdict = trust.check_resolution(verdict, resolution)
     except EnvshimError as exc:
         error = str(exc)
@@ -71,7 +74,7 @@ def run(args: argparse.Namespace) -> int:
         trust.ALLOWED: "allowed",
         trust.UNTRUSTED: "not allowed (run `envshim allow`)",
         trust.CHANGED: "changed since `envshim allow`: "
-        + ", ".join(_rel(root, p) for p in verdict.changed)
+        + "; ".join(verdict.changed)
         + " (run `envshim allow`)",
     }[verdict.status]
     if not trust.is_project(root):
@@ -80,7 +83,10 @@ def run(args: argparse.Namespace) -> int:
     layers: dict[str, dict[str, str]] = {}
     if resolution is not None:
         for key, var in sorted(resolution.vars.items()):
-            layers.setdefault(var.origin.layer, {})[key] = mask(var.value)
+            layers.setdefault(var.origin.layer, {})[key] = shown(var)
+    for lk in locked:  # sops names are plaintext: a teammate with the key loads them
+        for key in lk.names:
+            layers.setdefault("team", {}).setdefault(key, "(cannot decrypt)")
     if args.json:
         data = {
             "root": str(root),
@@ -94,6 +100,7 @@ def run(args: argparse.Namespace) -> int:
             "files": [str(p) for p in resolution.files] if resolution else [],
             "watch": [str(p) for p in resolution.watch] if resolution else [],
             "error": error,
+            "cannot_decrypt": [str(lk.path) for lk in locked],
         }
         sys.stdout.write(json.dumps(data, indent=2) + "\n")
         return 0 if error is None else 1
@@ -111,11 +118,17 @@ def run(args: argparse.Namespace) -> int:
         )
     if error:
         out.append(f"error    {error}")
+    if locked:
+        out.append(
+            "warning  cannot decrypt "
+            + ", ".join(lk.describe(root) for lk in locked)
+            + f"; {JOIN_HINT}"
+        )
     by_hand = set(hooked["changed_by_hand"]) if hooked else set()
     for layer in ("mise", "team", "user"):
-        keys = layers.get(layer, {})
+        keys = dict(sorted(layers.get(layer, {}).items()))
         if keys:
-            out.append(f"{layer} ({len(keys)}):")
+            out.append(f"{layer} ({plural(len(keys), 'key')}):")
             width = max(len(k) for k in keys)
             for key, shown in keys.items():
                 note = "  (changed by hand in this shell)" if key in by_hand else ""
@@ -137,12 +150,5 @@ def _shell_line(hooked: dict[str, Any] | None, root: Path) -> str:
         return "hook active; nothing loaded"
     where = "this project" if hooked["root"] == str(root) else hooked["root"]
     profile = ",".join(hooked["profile"])
-    keys = len(hooked["keys"])
-    return f"loaded by the hook: {where}{f' ({profile})' if profile else ''}, {keys} keys"
-
-
-def _rel(root: Path, path: str) -> str:
-    try:
-        return str(Path(path).relative_to(root))
-    except ValueError:
-        return path
+    keys = plural(len(hooked["keys"]), "key")
+    return f"loaded by the hook: {where}{f' ({profile})' if profile else ''}, {keys}"

@@ -118,6 +118,8 @@ def decrypt_bytes(
     """
     import pyrage
 
+    from ..keys import JOIN_HINT
+
     label = f"{what}: " if what else ""
     name = Path(path).name
     # With no identity, a throwaway one still makes pyrage check the header, so a
@@ -134,8 +136,7 @@ def decrypt_bytes(
             f"{label}you have no age identity, so {what or name} cannot be decrypted; "
             f"{stanza_summary(data)}",
             path=path,
-            hint="run `envshim key new` (or set SOPS_AGE_KEY_FILE), `envshim key show`, "
-            "and ask a maintainer to run `envshim recipients add`",
+            hint=JOIN_HINT,
         )
     if "No matching keys" in reason:
         kinds = stanza_summary(data)
@@ -145,7 +146,7 @@ def decrypt_bytes(
         raise NoMatchingKey(
             f"{label}{describe_identities(identities)} is a recipient of {name}; {kinds}{extra}",
             path=path,
-            hint="run `envshim key show` and ask a maintainer to run `envshim recipients add`",
+            hint=JOIN_HINT,
         )
     # pyrage's messages describe the structure (armor, header, MAC), never the plaintext
     raise DecryptError(

@@ -142,7 +142,7 @@ def _describe(identities: list[Identity]) -> str:
 def recover_data_key(md: Metadata, identities: list[Identity], path: Path) -> bytes:
     """Unwrap the data key with any identity; combine Shamir shares for several key groups."""
     from ..crypto.datakey import unwrap
-    from ..keys import normalize_recipient
+    from ..keys import JOIN_HINT, normalize_recipient
 
     parts: list[bytes] = []
     for group in md.groups:
@@ -201,8 +201,7 @@ def recover_data_key(md: Metadata, identities: list[Identity], path: Path) -> by
         raise DecryptError(
             msg,
             path=path,
-            hint="run `envshim key show` and ask a maintainer "
-            "to run `envshim recipients add <your public key>`",
+            hint=JOIN_HINT,
         )
     if len(key) != 32:
         raise DecryptError(

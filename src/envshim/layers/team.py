@@ -163,7 +163,7 @@ def read_file(path: Path, ctx: LayerContext) -> list[tuple[str, str, int | None]
 def _read_sops(path: Path, ctx: LayerContext) -> list[tuple[str, str, int | None]]:
     from ..formats import sops
     from ..formats.age import NoMatchingKey, describe_identities, identities_for
-    from ..keys import normalize_recipient
+    from ..keys import JOIN_HINT, normalize_recipient
 
     identities = identities_for(ctx)
     recipients = [normalize_recipient(r) for r in sops.file_recipients(path)]
@@ -177,7 +177,7 @@ def _read_sops(path: Path, ctx: LayerContext) -> list[tuple[str, str, int | None
         raise NoMatchingKey(
             f"{who}; recipients are: {', '.join(recipients)}",
             path=path,
-            hint="run `envshim key show` and ask a maintainer to run `envshim recipients add`",
+            hint=JOIN_HINT,
         )
     return sops.decrypt_file(path, identities)
 

@@ -104,6 +104,7 @@ class Resolution(Mapping[str, str]):
     secret_files: list[Path] = field(default_factory=list)  # read by the team/user layers
     sources: dict[str, dict[str, Any]] = field(default_factory=dict)  # secret source -> names
     digests: dict[str, str] = field(default_factory=dict)  # config file -> sha256 parsed
+    withheld: dict[str, str] = field(default_factory=dict)  # name -> "exec-only" | "agent"
 
     def __getitem__(self, key: str) -> str:
         var = self.vars[key]

@@ -35,6 +35,8 @@ KNOWN_OPTIONS = {
     "profiles",
     "env",
     "allow_guarded",
+    "exec_only",
+    "agents",
 }
 
 

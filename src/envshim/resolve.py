@@ -27,6 +27,7 @@ def resolve(
     missing_key: str | None = None,
     table_options: Mapping[str, Any] | None = None,
     gate: Any = None,
+    withhold: str | None = None,
 ) -> Resolution:
     """Resolve the merged environment for the directory ``path``.
 
@@ -36,7 +37,10 @@ def resolve(
     ``table_options`` is then the `_.envshim` table mise handed to the plugin.
     ``gate`` (a :class:`envshim.trust.Gate`, given by ``trust.load_allowed``) makes every
     file read go through the allow record; without it nothing is checked (``export``,
-    ``run`` and ``load()`` are commands the user typed).
+    ``run`` and ``load()`` are commands the user typed). ``withhold="shell"`` (the hook,
+    direnv, the plugin): leave out exec-only values, and secrets in an agent's shell;
+    ``withhold="exec-only"`` (``export``): exec-only values only (exposure.py). What was
+    left out is in ``Resolution.withheld``.
     """
     environ = dict(os.environ if environ is None else environ)
     read = gate.config if gate is not None else None
@@ -73,6 +77,14 @@ def resolve(
     merger = Merger(environ)
     entered = False
     secret_files: list[Any] = []
+    withheld: dict[str, str] = {}
+    exposure = None
+    if withhold:
+        from .exposure import Exposure
+
+        exposure = Exposure.for_load(
+            project.root, ctx.options, environ, project.options_path, agents=withhold == "shell"
+        )
 
     def enter_secrets(table_options: Mapping[str, Any] | None = None) -> None:
         """Apply the team and user layers here; the `_.envshim` table wins key by key."""
@@ -90,6 +102,12 @@ def resolve(
         secret_files.extend(p for p in ctx.files[start:] if str(p) in ctx.sources)
         _check_guarded(entries, ctx)
         for entry in entries:
+            reason = exposure and exposure.withheld(
+                entry.key, entry.origin.layer, entry.origin.path, entry.secret
+            )
+            if reason:
+                withheld[entry.key] = reason  # never applied: later templates cannot see it
+                continue
             _apply(merger, entry)
 
     if not from_mise:
@@ -104,6 +122,15 @@ def resolve(
         load_configs(ctx)
     enter_secrets()
     variables = merger.finish()
+    if exposure is not None:
+        for key, var in list(variables.items()):  # the mise layer's own secrets (age values)
+            reason = exposure.withheld(key, var.origin.layer, var.origin.path, var.secret)
+            if reason:
+                withheld[key] = reason
+                del variables[key]
+        notice = exposure.notice()
+        if notice:
+            ctx.warnings.append(notice)
     resolution = Resolution(
         root=project.root,
         profile=project.profiles,
@@ -114,11 +141,15 @@ def resolve(
         secret_files=_unique(secret_files),
         sources=ctx.sources,
         digests=ctx.digests,
+        withheld=withheld,
     )
     if ctx.options.get("required") is not None:
         from .required import check_required
 
-        check_required(merger.lookup, ctx.options, project.options_path)
+        def lookup(key: str) -> str | None:  # a withheld value is there, just not here
+            return "" if key in withheld else merger.lookup(key)
+
+        check_required(lookup, ctx.options, project.options_path)
     return resolution
 
 

@@ -33,6 +33,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--hook", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--direnv", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument(
+        "--include-exec-only",
+        action="store_true",
+        help="also print values marked exec_only (kept out of shells; `envshim run` gets them)",
+    )
+    parser.add_argument(
         "--from-mise",
         action="store_true",
         help="leave out the mise layer (used by the mise plugin)",
@@ -96,7 +101,15 @@ def render(args: argparse.Namespace) -> str:
     from ..shells.base import ExportContext, check
 
     renderer = get_renderer(args.format)
-    resolution = resolve_from_args(args, from_mise=args.from_mise)
+    include = getattr(args, "include_exec_only", False)
+    withhold = None if include else "exec-only"
+    resolution = resolve_from_args(args, from_mise=args.from_mise, withhold=withhold)
+    if resolution.withheld:
+        names = ", ".join(sorted(resolution.withheld))
+        sys.stderr.write(
+            f"envshim: exec-only, not exported: {names} (`envshim run -- CMD` gets them; "
+            "--include-exec-only prints them)\n"
+        )
     changes = resolution.changes()
     check(renderer, changes, {k: v.origin for k, v in resolution.vars.items()})
     ctx = ExportContext(

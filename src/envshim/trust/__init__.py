@@ -95,7 +95,8 @@ def load_allowed(
     **resolve_options: Any,
 ) -> tuple[Verdict, Resolution | None]:
     """The hook's, direnv's and the plugin's one way in: the verdict on the project around
-    ``cwd`` and, only when it is allowed, its resolution read through the gate.
+    ``cwd`` and, only when it is allowed, its resolution read through the gate, for an
+    interactive shell (no exec-only value; committed defaults only in an agent's shell).
 
     ``environ`` is the base environment to resolve against; ``places`` the one that says
     where the user's trust records live (the hook passes the environment as it was
@@ -111,7 +112,9 @@ def load_allowed(
         return verdict, None
     gate = Gate(verdict, user_config_dirs(environ))
     try:
-        resolution = resolve(cwd, env_arg, environ=environ, gate=gate, **resolve_options)
+        resolution = resolve(
+            cwd, env_arg, environ=environ, gate=gate, withhold="shell", **resolve_options
+        )
     except NotAllowed as exc:
         return exc.verdict, None
     return verdict, resolution

@@ -152,7 +152,7 @@ def _readable_values(project: ProjectLink) -> dict[str, str] | None:
 def do_init(args: argparse.Namespace, project: ProjectLink) -> int:
     import uuid
 
-    from ..userstore import Store, foreign_store_error, write_link
+    from ..userstore import Store, foreign_store_error
 
     link = project.link
     if link is not None and not args.new:
@@ -163,14 +163,77 @@ def do_init(args: argparse.Namespace, project: ProjectLink) -> int:
             sys.stdout.write(f"user store {store.id} already exists: {store.dir}\n")
             return 0
         store.create(project.root, plaintext=args.plaintext)
+        _keep_names(project, store, [])
         _report_created(store, link.describe())
         _note_compat_shadowed(store)
         return 0
-    store = Store(str(uuid.uuid4()), os.environ)
-    store.create(project.root, plaintext=args.plaintext)
-    where = write_link(project, store.id, create_options=True)
+    derived = None if args.new else project_id(project.root)
+    store = Store(derived or str(uuid.uuid4()), os.environ)
+    if store.exists() and not store.belongs_to(project.root):
+        store = Store(str(uuid.uuid4()), os.environ)  # another clone here has that one
+    if not store.exists():
+        store.create(project.root, plaintext=args.plaintext)
+    where = _write_link_kept(project, store.id, create_options=True)
+    _keep_names(project, store, [])
     _report_created(store, f"{where} (user_store)")
     return 0
+
+
+def project_id(root: Path) -> str | None:
+    """The same id for every clone of one repository: a UUID made from the repository's
+    first commit and the project's place in it. Two developers who both run `user init`
+    before either pushes then write the same line, which git merges without a conflict.
+    None outside git or before the first commit."""
+    import shutil
+    import subprocess
+    import uuid
+
+    git = shutil.which("git")
+    if git is None:
+        return None
+    try:
+        proc = subprocess.run(
+            [git, "rev-list", "--max-parents=0", "HEAD"],
+            cwd=root, capture_output=True, text=True, timeout=30, check=False,
+        )  # fmt: skip
+        top = subprocess.run(
+            [git, "rev-parse", "--show-toplevel"],
+            cwd=root, capture_output=True, text=True, timeout=30, check=False,
+        )  # fmt: skip
+    except (OSError, subprocess.SubprocessError):
+        return None
+    roots = sorted(proc.stdout.split())
+    if proc.returncode != 0 or not roots or top.returncode != 0:
+        return None
+    place = os.path.relpath(root, top.stdout.strip())
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"envshim:user-store:{roots[0]}:{place}"))
+
+
+def _write_link_kept(project: ProjectLink, store_id: str, *, create_options: bool) -> Path:
+    """Write the store id into the project's config; a file this user had allowed stays
+    allowed (their own change, through envshim, is not a change to review)."""
+    from .. import trust
+    from ..project import OPTIONS_FILE
+    from ..userstore import write_link
+
+    candidates = [project.root / OPTIONS_FILE, project.mise_table]
+    before = {}
+    for path in candidates:
+        if path is not None:
+            try:
+                before[str(path)] = path.read_bytes()
+            except FileNotFoundError:
+                before[str(path)] = None
+    where = write_link(project, store_id, create_options=create_options)
+    trust.keep_allowed(project.root, where, before.get(str(where)))
+    return where
+
+
+def _keep_names(project: ProjectLink, store: Store, names: list[str]) -> None:
+    """This user's own store gained ``names`` (or was created): their hook keeps loading it."""
+    from .. import trust
+
+    trust.note_names(project.root, store.values_path, names)
 
 
 def _note_compat_shadowed(store: Store) -> None:
@@ -228,6 +291,7 @@ def do_set(args: argparse.Namespace, project: ProjectLink) -> int:
 
     created = not store.exists()
     store.update(change, root=project.root, create=True)
+    _keep_names(project, store, [args.key])
     if created:
         _err(f"created user store {store.id} in {store.dir}")
         _note_compat_shadowed(store)
@@ -364,6 +428,7 @@ def do_import(args: argparse.Namespace, project: ProjectLink) -> int:
     for w in warnings:
         _err(f"warning: {w}")
     store.update(lambda values: values.update(incoming), root=project.root, create=True)
+    _keep_names(project, store, list(incoming))
     _err(
         f"imported {len(incoming)} values from {path} ({kind}) into user store {store.id}; "
         f"the source was left as it was"
@@ -372,7 +437,7 @@ def do_import(args: argparse.Namespace, project: ProjectLink) -> int:
 
 
 def do_link(args: argparse.Namespace, project: ProjectLink) -> int:
-    from ..userstore import Store, check_id, write_link
+    from ..userstore import Store, check_id
 
     if args.id:
         store = Store(check_id(args.id), os.environ)
@@ -382,7 +447,7 @@ def do_link(args: argparse.Namespace, project: ProjectLink) -> int:
                 path=store.dir,
                 hint="check the id (`envshim user info` in the project that has it)",
             )
-        where = write_link(project, store.id, create_options=False)
+        where = _write_link_kept(project, store.id, create_options=False)
         _err(f"wrote user_store = {store.id!r} to {where}")
     else:
         store = _store(project)
@@ -435,6 +500,7 @@ def do_edit(args: argparse.Namespace, project: ProjectLink) -> int:
             values.pop(key, None)
 
     store.update(change, root=project.root, create=True)
+    _keep_names(project, store, list(changed))
     _err(f"user store {store.id}: {len(changed)} set, {len(removed)} removed")
     return 0
 

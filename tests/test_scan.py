@@ -16,6 +16,8 @@ from hypothesis import strategies as st
 from conftest import need
 from envshim import scan
 from envshim.errors import ConfigError
+from envshim.scan import stream
+from envshim.scan.forms import b32_aligned, b64_aligned
 
 SECRET = "s3cr3t-Pa55word!/+"
 
@@ -81,28 +83,33 @@ def lines(report: scan.Report) -> list[str]:
     prefix=st.binary(max_size=7),
     suffix=st.binary(max_size=7),
 )
-def test_base64_of_a_value_inside_larger_data_is_found(
+def test_encoded_value_inside_larger_data_is_found(
     value: str, prefix: bytes, suffix: bytes
 ) -> None:
-    """Whatever surrounds the value, one of the three aligned pieces occurs in the encoding."""
+    """Whatever surrounds the value, one of the aligned pieces occurs in the encoding."""
     raw = value.encode()
     for encode in (base64.b64encode, base64.urlsafe_b64encode):
         blob = encode(prefix + raw + suffix)
-        pieces = scan._b64_aligned(raw, encode)
-        assert any(p in blob for p in pieces)
+        assert any(p in blob for p in b64_aligned(raw, encode))
+    blob = base64.b32encode(prefix + raw + suffix)
+    assert any(p in blob for p in b32_aligned(raw))
 
 
-def test_forms_cover_plain_base64_url_and_json() -> None:
+def test_forms_cover_plain_hex_base64_base32_and_utf16() -> None:
     forms = scan.forms_of("??>>??>> x")
-    names = [name for name, _ in forms]
     assert forms[0] == ("plain", b"??>>??>> x")
+    assert ("hex", b"3f3f3e3e3f3f3e3e2078") in forms
+    assert ("hex", b"3F3F3E3E3F3F3E3E2078") in forms
     b64 = [p for name, p in forms if name == "base64"]
     assert b"Pz8+Pj8/Pj4ge" in b64 and len(b64) == 3
     assert b"Pz8-Pj8_Pj4ge" in [p for name, p in forms if name == "base64url"]
-    assert ("url-encoded", b"%3F%3F%3E%3E%3F%3F%3E%3E%20x") in forms
-    assert ("url-encoded", b"%3F%3F%3E%3E%3F%3F%3E%3E+x") in forms
-    assert "json-escaped" not in names  # identical to plain: not looked for twice
-    assert ("json-escaped", b'a\\nb\\"c') in scan.forms_of('a\nb"c')
+    b32 = [p for name, p in forms if name == "base32"]
+    whole = base64.b32encode(b"??>>??>> x")[:16]  # 10 bytes: 16 characters, no padding
+    assert whole in b32 and whole.lower() in b32 and len(b32) == 10
+    assert ("utf-16", "??>>??>> x".encode("utf-16-le")) in forms
+    assert ("utf-16", "??>>??>> x".encode("utf-16-be")) in forms
+    assert ("url-encoded", b"??>>??>>+x") in forms  # form encoding's space
+    assert len({p for _, p in forms}) == len(forms)  # no pattern twice
 
 
 def test_short_values_are_skipped_and_named() -> None:
@@ -175,7 +182,7 @@ def test_binary_file_reports_byte_offset(repo: Path) -> None:
 def test_huge_file_streams_and_finds_values_across_chunk_boundaries(
     repo: Path, monkeypatch
 ) -> None:
-    monkeypatch.setattr(scan, "CHUNK", 4096)
+    monkeypatch.setattr(stream, "CHUNK", 4096)
     path = repo / "big.log"
     with open(path, "wb") as fh:
         for i in range(3000):  # ~ 150 KB, the value straddles many chunk edges
@@ -192,7 +199,7 @@ def test_chunk_scanner_reports_each_occurrence_once() -> None:
     data = b"..abcdefgh..\nabcdefgh"
     hits = []
     for i in range(0, len(data), 3):
-        hits += [(line, off) for line, off, n in scanner.feed(data[i : i + 3]) if n.form == "plain"]
+        hits += [(line, off) for line, off, h in scanner.feed(data[i : i + 3]) if h.form == "plain"]
     assert hits == [(1, 2), (2, 13)]
 
 
@@ -360,22 +367,40 @@ def test_install_refuses_a_non_shell_hook(repo: Path) -> None:
 @settings(max_examples=300)
 @given(
     values=st.lists(st.text("ab\nc", min_size=6, max_size=14), min_size=1, max_size=5),
-    data=st.text("ab\nc", max_size=300),
+    data=st.text("ab\r\nc", max_size=300),
     chunk=st.integers(1, 40),
 )
 def test_one_pass_matcher_finds_exactly_what_find_finds(values, data, chunk):
-    """Every occurrence of every needle (overlapping, across chunk edges), and nothing else."""
+    """Every occurrence of every literal (overlapping, across chunk edges and line breaks), and
+    nothing else: what ``bytes.find`` sees in the data with its line breaks removed."""
     needles, _ = scan.build_needles({f"K{i}": v for i, v in enumerate(values)})
     raw = data.encode()
+    flat = raw.replace(b"\r", b"").replace(b"\n", b"")
     expected = set()
     for n in needles:
-        pos = raw.find(n.pattern)
+        if n.escaped:
+            continue  # no escape in this alphabet
+        pos = flat.find(n.pattern)
         while pos != -1:
-            expected.add((raw.count(b"\n", 0, pos) + 1, pos, n))
-            pos = raw.find(n.pattern, pos + 1)
+            expected.add((pos, pos + len(n.pattern), n.keys, n.form))
+            pos = flat.find(n.pattern, pos + 1)
     scanner = scan.StreamScanner(needles)
     got = []
     for i in range(0, len(raw), chunk):
         got += scanner.feed(raw[i : i + chunk])
-    assert sorted(got, key=repr) == sorted(expected, key=repr)
-    assert len(got) == len(set(got))
+
+    def flat_offset(offset: int) -> int:
+        return offset - raw.count(b"\n", 0, offset) - raw.count(b"\r", 0, offset)
+
+    seen = set()
+    for line, offset, hit in got:
+        assert line == raw.count(b"\n", 0, offset) + 1
+        length = hit.end - hit.start
+        start = flat_offset(offset)
+        seen.add((start, flat_offset(offset + length - 1) + 1, hit.keys, hit.form))
+        assert (
+            raw[offset : offset + length].replace(b"\r", b"").replace(b"\n", b"")
+            == flat[start : flat_offset(offset + length - 1) + 1]
+        )
+    assert seen == expected
+    assert len(got) == len(expected)

@@ -1,0 +1,380 @@
+"""One matcher for ``scan`` and ``redact``: every form of every secret value, in one pass.
+
+Two views of the same bytes are searched:
+
+* **Literals**, with line breaks removed (so base64 wrapped at any width, with
+  LF or CRLF, reads as one run): the value and its hex, base64, base64url,
+  base32 and UTF-16 forms (:mod:`.forms`).
+* **Escapes decoded**, only in windows around ``\\uXXXX``, ``\\xNN``, ``%XX``
+  and the JSON one-letter escapes: the value (and its base64) written with any
+  mix of escaped and plain characters, in either hex case. A hit here must
+  contain an escape; the rest is the literal view's.
+
+Many literals are found at once without a regex alternation (which Python
+tries one branch at a time, about 0.1 MB/s for a thousand literals): every
+occurrence of a literal at least ``S + W - 1`` bytes long covers a ``W``-byte
+window starting at a multiple of ``S``. The buffer is read as machine words at
+that stride (``memoryview.cast`` and ``tolist`` in C), each word is looked up
+in a table of the literals' words at offsets ``0 .. S-1`` (``map`` and
+``compress`` in C), and a candidate is checked with ``startswith``. Literals
+too short for a word are found with ``bytes.find``.
+
+Nothing here prints or logs a value; :class:`Needle` leaves its pattern out of
+its ``repr``.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from bisect import bisect_left, bisect_right
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from itertools import compress, count
+from typing import NamedTuple
+
+from .forms import LINE_BREAKS, MIN_LENGTH, b64_aligned, forms_of
+
+
+@dataclass(frozen=True)
+class Needle:
+    pattern: bytes = field(repr=False)
+    keys: tuple[str, ...]
+    form: str
+    escaped: bool = False  # looked for where escapes were decoded, not in the bytes as they are
+
+    @property
+    def label(self) -> str:
+        return ", ".join(self.keys)
+
+
+class Hit(NamedTuple):
+    start: int  # byte offsets in the searched buffer, end exclusive
+    end: int
+    keys: tuple[str, ...]
+    form: str
+
+
+# -- needles ----------------------------------------------------------------
+
+
+def _escapable_forms(value: str) -> list[tuple[str, bytes]]:
+    """The forms also looked for with escapes decoded: the value and its base64."""
+    raw = value.encode("utf-8", "surrogatepass")
+    forms = [("plain", raw)]
+    forms += [("base64", p) for p in b64_aligned(raw)]
+    if " " in value:
+        forms.append(("plain", raw.replace(b" ", b"+")))  # form encoding: space as '+'
+    return forms
+
+
+def build_needles(
+    secrets: Mapping[str, str], min_length: int = MIN_LENGTH, *, line_fragments: bool = False
+) -> tuple[list[Needle], list[str]]:
+    """Needles for every value at least ``min_length`` characters long; and the keys skipped.
+
+    ``line_fragments`` adds each line of a multi-line value as a value of its
+    own (``redact`` passes output on line by line, so a private key printed
+    across lines is still caught one line at a time).
+    """
+    by_pattern: dict[tuple[bytes, bool], tuple[list[str], str]] = {}
+
+    def add(pattern: bytes, key: str, form: str, escaped: bool) -> None:
+        if len(pattern) < min_length:
+            return  # a short piece of a short value would match noise
+        keys, _form = by_pattern.setdefault((pattern, escaped), ([], form))
+        if key not in keys:
+            keys.append(key)
+
+    skipped = []
+    for key in sorted(secrets):
+        value = secrets[key]
+        if len(value) < min_length:
+            skipped.append(key)
+            continue
+        values = [value]
+        if line_fragments and "\n" in value:
+            values += [line.rstrip("\r") for line in value.split("\n")]
+        for one in values:
+            if len(one) < min_length:
+                continue
+            for form, pattern in forms_of(one):
+                add(pattern.translate(None, LINE_BREAKS), key, form, False)
+            for form, pattern in _escapable_forms(one):
+                add(pattern, key, form, True)
+    needles = [Needle(p, tuple(keys), form, esc) for (p, esc), (keys, form) in by_pattern.items()]
+    return needles, skipped
+
+
+# -- many literals at once ---------------------------------------------------------
+
+# Approximate cost per MB of one pass (measured on 2 cores: see bench/bench_scan.py),
+# used to choose how literals are split between word sizes and strides.
+_WORD_COST = {(8, 1): 13.0, (8, 2): 5.5, (8, 3): 4.0, (8, 4): 2.5, (4, 1): 25.0, (4, 2): 12.0}
+_FIND_COST = 1.0
+_BLOCK = 1 << 16  # bytes turned into a list of words at a time (stays in cache)
+
+
+class _Words:
+    """Literals at least ``step + width - 1`` bytes long, found through sampled words."""
+
+    def __init__(self, width: int, mult: int, items: list[tuple[bytes, Needle]]) -> None:
+        self.width = width
+        self.code = "Q" if width == 8 else "I"
+        self.mult = mult
+        self.step = width * mult
+        self.block = max(1, _BLOCK // self.step) * self.step
+        table: dict[int, list[tuple[int, bytes, Needle]]] = {}
+        for pattern, needle in items:
+            # only the first sampled word inside an occurrence finds it: no duplicates
+            for j in range(self.step):
+                word = int.from_bytes(pattern[j : j + width], sys.byteorder)
+                table.setdefault(word, []).append((j, pattern, needle))
+        self.table = table
+        self.words = frozenset(table)
+
+    def find(self, buf: bytes) -> Iterator[tuple[int, bytes, Needle]]:
+        table = self.table
+        has = table.__contains__
+        disjoint = self.words.isdisjoint
+        step, width, mult = self.step, self.width, self.mult
+        with memoryview(buf) as view:
+            for base in range(0, len(buf), self.block):
+                usable = (min(self.block, len(buf) - base) // width) * width
+                if not usable:
+                    break
+                with view[base : base + usable] as part, part.cast(self.code) as cast:
+                    words = cast[::mult].tolist() if mult > 1 else cast.tolist()
+                if disjoint(words):
+                    continue  # most blocks: no word of any literal, decided in C
+                for index in compress(count(), map(has, words)):
+                    at = base + index * step
+                    for j, pattern, needle in table[words[index]]:
+                        start = at - j
+                        if start >= 0 and buf.startswith(pattern, start):
+                            yield start, pattern, needle
+
+
+class _Literals:
+    """Every occurrence (overlapping ones too) of many byte strings."""
+
+    def __init__(self, items: list[tuple[bytes, Needle]]) -> None:
+        self.passes: list[_Words] = []
+        self.short: list[tuple[bytes, Needle]] = []
+        self.longest = max((len(p) for p, _ in items), default=0)
+        if not items:
+            return
+        best: tuple[float, int, int] | None = None
+        for mult in (1, 2, 3, 4):
+            threshold = 8 * mult + 7
+            below = [p for p, _ in items if len(p) < threshold]
+            cost = _WORD_COST[(8, mult)] if len(below) < len(items) else 0.0
+            cost += self._lower_cost(below)
+            if best is None or cost < best[0]:
+                best = (cost, mult, threshold)
+        assert best is not None
+        _, mult, threshold = best
+        upper = [(p, n) for p, n in items if len(p) >= threshold]
+        if upper:
+            self.passes.append(_Words(8, mult, upper))
+        lower = [(p, n) for p, n in items if len(p) < threshold]
+        plan = self._lower_plan([p for p, _ in lower])
+        if plan is None:
+            self.short = lower
+        else:
+            mult4, threshold4 = plan
+            mid = [(p, n) for p, n in lower if len(p) >= threshold4]
+            self.passes.append(_Words(4, mult4, mid))
+            self.short = [(p, n) for p, n in lower if len(p) < threshold4]
+
+    @staticmethod
+    def _lower_plan(patterns: list[bytes]) -> tuple[int, int] | None:
+        """A 4-byte-word pass for the literals under the 8-byte threshold, or None (find each)."""
+        best: tuple[float, tuple[int, int] | None] = (_FIND_COST * len(patterns), None)
+        for mult in (1, 2):
+            threshold = 4 * mult + 3
+            short = sum(1 for p in patterns if len(p) < threshold)
+            if short < len(patterns):
+                cost = _WORD_COST[(4, mult)] + _FIND_COST * short
+                if cost < best[0]:
+                    best = (cost, (mult, threshold))
+        return best[1]
+
+    @classmethod
+    def _lower_cost(cls, patterns: list[bytes]) -> float:
+        plan = cls._lower_plan(patterns)
+        if plan is None:
+            return _FIND_COST * len(patterns)
+        mult, threshold = plan
+        return _WORD_COST[(4, mult)] + _FIND_COST * sum(1 for p in patterns if len(p) < threshold)
+
+    def find(self, buf: bytes) -> Iterator[tuple[int, bytes, Needle]]:
+        for words in self.passes:
+            yield from words.find(buf)
+        for pattern, needle in self.short:
+            pos = buf.find(pattern)
+            while pos != -1:
+                yield pos, pattern, needle
+                pos = buf.find(pattern, pos + 1)
+
+
+# -- views -----------------------------------------------------------------------------
+
+_BREAK = re.compile(b"[\r\n]")
+
+
+class _Unstrip:
+    """Offsets in a buffer with its line breaks removed, mapped back to the buffer."""
+
+    def __init__(self, buf: bytes) -> None:
+        # kept bytes before the i-th removed byte: a stripped offset past it moves by one more
+        self.before = [m.start() - i for i, m in enumerate(_BREAK.finditer(buf))]
+
+    def start(self, offset: int) -> int:
+        return offset + bisect_right(self.before, offset)
+
+    def end(self, offset: int) -> int:
+        return self.start(offset - 1) + 1
+
+
+_SIMPLE = {b'"': b'"', b"\\": b"\\", b"/": b"/", b"b": b"\b", b"f": b"\f", b"n": b"\n",
+           b"r": b"\r", b"t": b"\t"}  # fmt: skip
+_PAIR = rb"\\u[dD][89abAB][0-9a-fA-F]{2}\\u[dD][c-fC-F][0-9a-fA-F]{2}"
+_KIND = {ord("%"): "url-encoded", ord("u"): "json-escaped", ord("x"): "hex-escaped"}
+
+
+def _decode_escape(token: bytes) -> tuple[bytes, str]:
+    if token[0] == 0x25:  # %XX
+        return bytes((int(token[1:], 16),)), "url-encoded"
+    letter = token[1]
+    if letter == 0x78:  # \xNN
+        return bytes((int(token[2:], 16),)), "hex-escaped"
+    if letter == 0x75:  # \uXXXX, or a surrogate pair
+        high = int(token[2:6], 16)
+        point = high
+        if len(token) == 12:
+            point = 0x10000 + ((high - 0xD800) << 10) + (int(token[8:12], 16) - 0xDC00)
+        return chr(point).encode("utf-8", "surrogatepass"), "json-escaped"
+    return _SIMPLE[token[1:2]], "json-escaped"
+
+
+class _Mark(NamedTuple):
+    dec_start: int
+    dec_end: int
+    raw_start: int
+    raw_end: int
+    kind: str
+
+
+class Matcher:
+    """All needles' occurrences in a buffer, as :class:`Hit` spans of that buffer."""
+
+    def __init__(self, needles: list[Needle]) -> None:
+        self.needles = needles
+        self.literal = _Literals([(n.pattern, n) for n in needles if not n.escaped])
+        escaped = [(n.pattern, n) for n in needles if n.escaped]
+        self.escaped = _Literals(escaped)
+        self.margin = self.escaped.longest  # decoded bytes a hit can reach beyond an escape
+        self.escape_re = None
+        if escaped:
+            wanted = {bytes((b,)) for p, _ in escaped for b in p}
+            letters = [k for k, v in _SIMPLE.items() if v in wanted]
+            alts = [_PAIR, rb"\\u[0-9a-fA-F]{4}", rb"\\x[0-9a-fA-F]{2}", rb"%[0-9a-fA-F]{2}"]
+            if letters:
+                alts.append(rb"\\[" + re.escape(b"".join(letters)) + rb"]")
+            self.escape_re = re.compile(b"|".join(alts))
+        # bytes to keep from one chunk to the next so that no occurrence is cut
+        self.overlap_literal = max(self.literal.longest - 1, 0)
+        self.overlap_raw = max(6 * self.escaped.longest - 1, 0)  # \uXXXX: 6 bytes per byte
+
+    def hits(self, buf: bytes) -> list[Hit]:
+        """Every occurrence in ``buf``, in no particular order; overlapping ones too."""
+        out: list[Hit] = []
+        view = buf.translate(None, LINE_BREAKS)
+        unstrip = None
+        for pos, pattern, needle in self.literal.find(view):
+            if len(view) == len(buf):
+                out.append(Hit(pos, pos + len(pattern), needle.keys, needle.form))
+                continue
+            unstrip = unstrip or _Unstrip(buf)
+            start, end = unstrip.start(pos), unstrip.end(pos + len(pattern))
+            out.append(Hit(start, end, needle.keys, needle.form))
+        if self.escape_re is not None and (b"\\" in buf or b"%" in buf):
+            out += self._escaped_hits(buf)
+        return out
+
+    def _escaped_hits(self, buf: bytes) -> list[Hit]:
+        assert self.escape_re is not None
+        out: list[Hit] = []
+        cluster: list[re.Match[bytes]] = []
+        for match in self.escape_re.finditer(buf):
+            if cluster and match.start() - cluster[-1].end() > self.margin:
+                out += self._window(buf, cluster)
+                cluster = []
+            cluster.append(match)
+        if cluster:
+            out += self._window(buf, cluster)
+        return out
+
+    def _window(self, buf: bytes, escapes: list[re.Match[bytes]]) -> list[Hit]:
+        """Decode the escapes of one cluster (with a margin of plain bytes) and search it."""
+        lo = max(0, escapes[0].start() - self.margin)
+        hi = min(len(buf), escapes[-1].end() + self.margin)
+        parts: list[bytes] = []
+        marks: list[_Mark] = []
+        pos, size = lo, 0
+        for m in escapes:
+            parts.append(buf[pos : m.start()])
+            size += m.start() - pos
+            value, kind = _decode_escape(m.group())
+            marks.append(_Mark(size, size + len(value), m.start(), m.end(), kind))
+            parts.append(value)
+            size += len(value)
+            pos = m.end()
+        parts.append(buf[pos:hi])
+        view = b"".join(parts)
+        starts = [mk.dec_start for mk in marks]
+
+        def locate(offset: int) -> tuple[int, bool]:
+            """The buffer offset of a decoded byte, and whether it came from an escape."""
+            i = bisect_right(starts, offset) - 1
+            if i < 0:
+                return lo + offset, False
+            mk = marks[i]
+            if offset < mk.dec_end:
+                return i, True
+            return mk.raw_end + (offset - mk.dec_end), False
+
+        def first(offset: int) -> int:
+            at, inside = locate(offset)
+            return marks[at].raw_start if inside else at
+
+        def last(offset: int) -> int:
+            at, inside = locate(offset)
+            return marks[at].raw_end if inside else at + 1
+
+        out = []
+        for start, pattern, needle in self.escaped.find(view):
+            stop = start + len(pattern)
+            kinds = set()
+            i = bisect_left(starts, stop) - 1
+            while i >= 0 and marks[i].dec_end > start:
+                kinds.add(marks[i].kind)
+                i -= 1
+            if not kinds:
+                continue  # no escape inside: the literal view reports it
+            kind = ", ".join(sorted(kinds))
+            form = kind if needle.form == "plain" else f"{needle.form}, {kind}"
+            out.append(Hit(first(start), last(stop - 1), needle.keys, form))
+        return out
+
+    def tail_start(self, buf: bytes) -> int:
+        """Where the bytes start that must be searched again with the next chunk."""
+        n = len(buf)
+        start = max(0, n - self.overlap_literal)
+        while start > 0:
+            kept = (n - start) - buf.count(b"\n", start) - buf.count(b"\r", start)
+            if kept >= self.overlap_literal:
+                break
+            start = max(0, start - max(self.overlap_literal - kept, n - start))
+        return min(start, max(0, n - self.overlap_raw))

@@ -42,7 +42,12 @@ def test_allow_deny_prune(clean_env, tmp_path):
     run_envshim("allow", str(root), env=clean_env, check=True)
     shutil.rmtree(root)
     pruned = run_envshim("prune", env=clean_env, check=True)
-    assert pruned.stdout == f"envshim: forgot {root}\n" and not record.exists()
+    assert pruned.stdout == (
+        f"envshim: forgot {root}\nenvshim: pruned 1 record; 0 allowed projects kept\n"
+    )
+    assert not record.exists()
+    again = run_envshim("prune", env=clean_env, check=True)  # says so when there is nothing
+    assert again.stdout == "envshim: nothing to prune: no project is allowed\n"
 
 
 def test_allow_outside_a_project_is_one_line(clean_env, tmp_path):

@@ -51,8 +51,20 @@ def run(args: argparse.Namespace) -> int:
     from .. import trust
 
     if args.command == "prune":
-        for root in trust.prune():
+        removed = trust.prune()
+        for root in removed:
             sys.stdout.write(f"envshim: forgot {root}\n")
+        from .common import plural
+
+        directory = trust.trust_dir()
+        kept = len(list(directory.glob("*.json"))) if directory.is_dir() else 0
+        if removed:
+            pruned, left = plural(len(removed), "record"), plural(kept, "allowed project")
+            sys.stdout.write(f"envshim: pruned {pruned}; {left} kept\n")
+        elif kept:
+            sys.stdout.write(f"envshim: nothing to prune; every allowed project ({kept}) exists\n")
+        else:
+            sys.stdout.write("envshim: nothing to prune: no project is allowed\n")
         return 0
     root = _root(args.dir)
     if args.command == "deny":

@@ -32,6 +32,9 @@ required = ["DB_PASSWORD"]
 """
 
 
+_MARK = "\x01envshim-demo\x01"  # starts the lines that echo a command
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--keep", action="store_true", help="keep the demo directory afterwards")
 
@@ -92,10 +95,13 @@ class Demo:
         return proc.stdout
 
     def shell(self, script: str) -> None:
-        script = textwrap.dedent(script).strip()
-        sys.stdout.write(textwrap.indent(script, "  $ ") + "\n")
+        """Run ``script`` in bash, each command shown just before its own output."""
+        lines = textwrap.dedent(script).strip().splitlines()
+        # bash prints each command line itself, in the same stream as the output, so
+        # the two stay in order; the marker tells the echo from the output
+        traced = "".join(f"printf '%s\\n' {shlex.quote(_MARK + line)}\n{line}\n" for line in lines)
         proc = subprocess.run(
-            ["bash", "--norc", "--noprofile", "-c", script],
+            ["bash", "--norc", "--noprofile", "-c", traced],
             cwd=self.base,
             env=self.env,
             stdout=subprocess.PIPE,
@@ -103,7 +109,11 @@ class Demo:
             text=True,
             timeout=60,
         )
-        sys.stdout.write(textwrap.indent(proc.stdout, "    "))
+        for line in proc.stdout.split("\n")[:-1]:  # not splitlines: \x1c-\x1e split it too
+            if line.startswith(_MARK):
+                sys.stdout.write(f"  $ {line[len(_MARK) :]}\n")
+            else:
+                sys.stdout.write(f"    {line}\n")
         if proc.returncode != 0:
             raise SystemExit(f"envshim demo: the shell step failed (exit {proc.returncode})")
 

@@ -13,6 +13,9 @@ import os
 
 TYPE_CHECKING = False  # not `from typing import …`: typing costs ms on every cd
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from typing import Any
+
     from .merge import Resolution
 
 __all__ = ["load", "resolve"]
@@ -22,12 +25,16 @@ def resolve(
     path: str | os.PathLike[str] = ".",
     env: str | None = None,
     *,
+    environ: Mapping[str, str] | None = None,
     missing_key: str | None = None,
 ) -> Resolution:
-    """The merged environment of the project at ``path`` (nothing is changed)."""
+    """The merged environment of the project at ``path`` (nothing is changed).
+
+    ``environ`` is the base environment templates and ``$VAR`` see (``os.environ`` by
+    default; never modified)."""
     from .resolve import resolve as _resolve
 
-    return _resolve(path, env, missing_key=missing_key)
+    return _resolve(path, env, environ=environ, missing_key=missing_key)
 
 
 def load(
@@ -51,3 +58,31 @@ def load(
         elif override or key not in os.environ or key == "PATH":
             os.environ[key] = value
     return resolution
+
+
+# `import envshim.resolve` (the module) would replace the function above as an attribute of
+# the package the first time anything imports it, so `envshim.resolve(...)` worked once and
+# then raised "module is not callable". The submodule stays reachable through sys.modules.
+class _Package(type(os)):  # type(os) is ModuleType without importing `types`
+    def __setattr__(self, name: str, value: object) -> None:
+        if name == "resolve" and isinstance(value, type(os)):
+            return
+        super().__setattr__(name, value)
+
+
+__import__("sys").modules[__name__].__class__ = _Package
+
+
+def load_ipython_extension(ipython: Any) -> None:
+    """``%load_ext envshim``: load the project's environment into this kernel and redact
+    its secrets from everything the kernel sends out (envshim.integrations.ipython)."""
+    from .integrations.ipython import load_ipython_extension as _load
+
+    _load(ipython)
+
+
+def unload_ipython_extension(ipython: Any) -> None:
+    """``%unload_ext envshim``: restore the kernel's environment, stop redacting."""
+    from .integrations.ipython import unload_ipython_extension as _unload
+
+    _unload(ipython)

@@ -207,3 +207,111 @@ def test_history_scan_reads_notebooks_by_cell(project, clean_env):
     assert out.stdout.endswith(
         " nb.ipynb:cell 2 output 1 (traceback) line 3: DB_PASSWORD (plain)\n"
     )
+
+
+def wrapped(text: bytes, width: int, newline: bytes) -> bytes:
+    return newline.join(text[i : i + width] for i in range(0, len(text), width)) + newline
+
+
+def mixed_escapes(value: str, escape, every: int) -> str:
+    """Every ``every``-th character escaped with ``escape``, the others plain."""
+    return "".join(escape(c) if i % every == 0 else c for i, c in enumerate(value))
+
+
+def percent(c: str, upper: bool) -> str:
+    return "".join(f"%{b:02X}" if upper else f"%{b:02x}" for b in c.encode())
+
+
+def plant_every_encoding(root: Path) -> list[str]:
+    """One file per encoding of SECRET; the finding lines ``envshim scan`` must print."""
+    raw = SECRET.encode()
+    files = {
+        "a_hex_lower.txt": (b"digest " + raw.hex().encode() + b"\n", 1, "hex"),
+        "b_hex_upper.txt": (b"\n" + raw.hex().upper().encode() + b"\n", 2, "hex"),
+        "c_base32.txt": (base64.b32encode(b"user:" + raw + b"!") + b"\n", 1, "base32"),
+        "d_utf16le.txt": (("pw=" + SECRET).encode("utf-16-le"), 6, "utf-16"),
+        "e_utf16be.txt": (("pw=" + SECRET).encode("utf-16-be"), 7, "utf-16"),
+        # MIME: 76 columns, CRLF; the value sits across the first line break
+        "f_mime.eml": (
+            b"Content-Transfer-Encoding: base64\r\n\r\n"
+            + wrapped(base64.b64encode(b"x" * 50 + raw + b"y" * 200), 76, b"\r\n"),
+            3,
+            "base64",
+        ),
+        "g_wrapped_url.txt": (
+            wrapped(base64.urlsafe_b64encode(b"\xff\xfe" * 20 + raw), 20, b"\n"),
+            3,
+            "base64",
+        ),
+        "h_json_all.json": (
+            ('{"p": "' + "".join(f"\\u{ord(c):04x}" for c in SECRET) + '"}\n').encode(),
+            1,
+            "json-escaped",
+        ),
+        "i_json_mixed.json": (
+            ('{"p": "' + mixed_escapes(SECRET, lambda c: f"\\u{ord(c):04X}", 3) + '"}\n').encode(),
+            1,
+            "json-escaped",
+        ),
+        "j_url_upper.txt": (
+            ("?p=" + "".join(percent(c, True) for c in SECRET) + "\n").encode(),
+            1,
+            "url-encoded",
+        ),
+        "k_url_lower_mixed.txt": (
+            ("?p=" + mixed_escapes(SECRET, lambda c: percent(c, False), 2) + "\n").encode(),
+            1,
+            "url-encoded",
+        ),
+        "l_plain.py": (f"PASSWORD = {SECRET!r}\n".encode(), 1, "plain"),
+    }
+    expected = []
+    for name, (content, where, form) in files.items():
+        (root / name).write_bytes(content)
+        place = f" binary file, byte {where}" if b"\0" in content else str(where)
+        expected.append(f"{name}:{place}: DB_PASSWORD ({form})")
+    return expected
+
+
+def assert_no_value(text: str) -> None:
+    raw = SECRET.encode()
+    for form in (SECRET, raw.hex(), raw.hex().upper(), base64.b64encode(raw).decode()):
+        assert form not in text
+
+
+def test_every_encoding_is_found_in_the_tree_staged_and_by_the_hook(project, clean_env):
+    expected = plant_every_encoding(project)
+    out = run_envshim("scan", env=clean_env, cwd=project)
+    assert out.returncode == 1, out.stderr
+    assert out.stdout.splitlines() == expected
+    assert_no_value(out.stdout + out.stderr)
+
+    names = [line.split(":", 1)[0] for line in expected]
+    assert git(project, "add", *names).returncode == 0
+    staged = run_envshim("scan", "--staged", env=clean_env, cwd=project)
+    assert staged.returncode == 1
+    assert staged.stdout.splitlines() == expected
+    assert_no_value(staged.stdout + staged.stderr)
+
+    assert run_envshim("scan", "--install", env=clean_env, cwd=project).returncode == 0
+    blocked = git(project, "commit", "-q", "-m", "leak", env=clean_env)
+    assert blocked.returncode != 0
+    assert (blocked.stdout + blocked.stderr).count("DB_PASSWORD (") == len(expected)
+    for line in expected:
+        assert line in blocked.stdout + blocked.stderr
+    assert_no_value(blocked.stdout + blocked.stderr)
+    assert git(project, "rev-parse", "--verify", "-q", "HEAD").returncode != 0  # no commit
+
+
+def test_a_file_of_other_base64_and_escapes_is_clean(project, clean_env):
+    """No finding without the value: other base64, hex, escapes and UTF-16 text."""
+    other = b"another-value-entirely-42"
+    (project / "noise.txt").write_bytes(
+        wrapped(base64.b64encode(other * 20), 76, b"\r\n")
+        + other.hex().encode()
+        + b'\n{"s": "\\u0041\\u0042 %41%42 \\x41"}\n'
+    )
+    (project / "wide.txt").write_bytes("nothing secret here".encode("utf-16-le"))
+    out = run_envshim("scan", env=clean_env, cwd=project)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert out.stdout == ""

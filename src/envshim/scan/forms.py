@@ -52,10 +52,11 @@ def forms_of(value: str) -> list[tuple[str, bytes]]:
     forms += [("base64url", p) for p in b64_aligned(raw, base64.urlsafe_b64encode)]
     b32 = b32_aligned(raw)
     forms += [("base32", p) for p in b32] + [("base32", p.lower()) for p in b32]
-    forms += [
-        ("utf-16", value.encode("utf-16-le", "surrogatepass")),
-        ("utf-16", value.encode("utf-16-be", "surrogatepass")),
-    ]
+    # Without the zero bytes at its edges, an ASCII value's UTF-16 is the same in both byte
+    # orders (T\0r\0…d): one pattern, one finding, and no second hit one byte off.
+    little = value.encode("utf-16-le", "surrogatepass")
+    big = value.encode("utf-16-be", "surrogatepass")
+    forms += [("utf-16", little.removesuffix(b"\0")), ("utf-16", big.removeprefix(b"\0"))]
     if " " in value:  # form encoding writes a space as '+'; %XX escapes are decoded instead
         forms.append(("url-encoded", raw.replace(b" ", b"+")))
     seen: set[bytes] = set()

@@ -37,10 +37,12 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from ..errors import ConfigError
-from .mise_template import Unsupported
+
+TYPE_CHECKING = False  # not `from typing import …`: typing costs ms on every cd
+if TYPE_CHECKING:
+    from typing import Any
 
 _GLOB_CHARS = "*[{?"
-_ESCAPED_DOLLAR = "\ufdd0"  # a noncharacter: stands for an escaped `$` during substitution
 
 
 def normalize(config_root: str, raw: str, home: str | None) -> str:
@@ -55,8 +57,16 @@ def normalize(config_root: str, raw: str, home: str | None) -> str:
     return p
 
 
-def expand_glob(path: str) -> tuple[list[str], list[str] | None]:
-    """(matching files, the directories searched) — or ([path], None) when ``path`` is no glob."""
+def expand_glob(
+    path: str, project: str | os.PathLike[str] | None = None
+) -> tuple[list[str], list[str] | None]:
+    """(matching files, the directories searched) — or ([path], None) when ``path`` is no glob.
+
+    The walk follows a directory symlink only when it leads to a directory inside
+    ``project`` (the project root) that is not already on the way down, so a link
+    to ``..`` or out of the project is never walked (two links to ``..`` would
+    otherwise make the walk exponential); it visits at most :data:`MAX_WALK` directories.
+    """
     if "*" not in path:
         return [path], None
     root = path
@@ -67,17 +77,60 @@ def expand_glob(path: str) -> tuple[list[str], list[str] | None]:
         root = parent
     pattern = os.path.relpath(path, root)
     searched: list[str] = [root]
-    return _walk_match(root, pattern, searched), searched
+    return _walk_match(root, pattern, searched, project), searched
 
 
-def _walk_match(root: str, pattern: str, searched: list[str]) -> list[str]:
+MAX_WALK = 10000  # directories one glob may visit
+
+
+def _walk(root: str, project: str | os.PathLike[str] | None):
+    """``os.walk`` that follows directory symlinks only inside the project, never in a loop."""
+    inside = os.path.realpath(project if project is not None else root)
+    stack = [(root, (os.path.realpath(root),))]
+    visited = 0
+    while stack:
+        dirpath, ancestors = stack.pop()
+        visited += 1
+        if visited > MAX_WALK:
+            raise ConfigError(
+                f"a _.file glob walks more than {MAX_WALK} directories",
+                path=root,
+                hint="narrow the pattern",
+            )
+        try:
+            entries = list(os.scandir(dirpath))
+        except OSError:
+            continue
+        dirnames, filenames = [], []
+        for entry in entries:
+            try:
+                is_dir = entry.is_dir(follow_symlinks=True)
+            except OSError:
+                continue
+            (dirnames if is_dir else filenames).append(entry.name)
+        yield dirpath, filenames
+        for name in sorted(dirnames, reverse=True):
+            child = os.path.join(dirpath, name)
+            real = os.path.realpath(child)
+            if os.path.islink(child) and (
+                real in ancestors
+                or not (real == inside or real.startswith(inside.rstrip("/") + "/"))
+            ):
+                continue  # a link back up (a loop) or out of the project
+            if real in ancestors:
+                continue
+            stack.append((child, (*ancestors, real)))
+
+
+def _walk_match(
+    root: str, pattern: str, searched: list[str], project: str | os.PathLike[str] | None = None
+) -> list[str]:
     from fnmatch import fnmatchcase
 
     anchored = "/" in pattern.strip("/")
     parts = pattern.strip("/").split("/")
     out: list[str] = []
-    for dirpath, dirnames, filenames in os.walk(root, followlinks=True):
-        dirnames.sort()
+    for dirpath, filenames in _walk(root, project):
         if dirpath != root:
             searched.append(dirpath)  # a file created here must trigger a reload
         rel_dir = os.path.relpath(dirpath, root)
@@ -101,10 +154,14 @@ def _match_parts(segs: list[str], pats: list[str], fn) -> bool:
 
 
 def read_env_file(
-    path: str, environ: Mapping[str, str], data: bytes | None = None
+    path: str,
+    environ: Mapping[str, str],
+    data: bytes | None = None,
+    seed: Mapping[str, str] | None = None,
 ) -> list[tuple[str, str, int | None]]:
     """``(key, value, line)`` for every variable ``path`` sets, in file order, from ``data``
-    (the bytes trust hashed) or the file as read now."""
+    (the bytes trust hashed) or the file as read now. ``seed``: the environment a dotenv
+    file may use with ``expand = true``."""
     from ..tomlread import decode_utf8
 
     if data is None:
@@ -119,7 +176,7 @@ def read_env_file(
         return _from_yaml(text, path)
     if ext == ".toml":
         return _from_toml(text, path)
-    return _from_dotenv(text, path, environ)
+    return _from_dotenv(text, path, environ, seed)
 
 
 def _scalar(kind: str, key: str, value: object, path: str) -> str:
@@ -147,6 +204,11 @@ def _float_text(value: float) -> str:
     if value != value or value in (float("inf"), float("-inf")):
         return {True: ".nan"}.get(value != value, ".inf" if value > 0 else "-.inf")
     return repr(value)
+
+
+def parse_structured(kind: str, text: str, path: str) -> list[tuple[str, str, int | None]]:
+    """A json/yaml/toml env file's text (a sops file's plaintext) as mise reads it."""
+    return {"json": _from_json, "yaml": _from_yaml, "toml": _from_toml}[kind](text, path)
 
 
 def _from_json(text: str, path: str) -> list[tuple[str, str, int | None]]:
@@ -187,8 +249,6 @@ def _from_toml(text: str, path: str) -> list[tuple[str, str, int | None]]:
 def _from_mapping(kind: str, data: object, path: str) -> list[tuple[str, str, int | None]]:
     if not isinstance(data, dict):
         raise ConfigError(f"a {kind} env file must hold a mapping of names to values", path=path)
-    if kind in ("json", "yaml") and "sops" in data:
-        raise Unsupported(f"sops-encrypted _.file {os.path.basename(path)}")
     out = []
     for key, value in data.items():
         if kind == "yaml":
@@ -222,75 +282,102 @@ def _yaml_written(value: object) -> object:
 
 
 def _from_dotenv(
-    text: str, path: str, environ: Mapping[str, str]
+    text: str, path: str, environ: Mapping[str, str], seed: Mapping[str, str] | None = None
 ) -> list[tuple[str, str, int | None]]:
-    from ..formats.dotenv import parse
+    """mise's dotenvy; with ``seed`` (``expand = true``) earlier values join the lookups,
+    except for the names this file sets itself, as mise does it."""
+    from .mise_dotenv import parse
 
-    marked = "\\$" in text and _ESCAPED_DOLLAR not in text
-    if marked:
-        text = text.replace("\\$", _ESCAPED_DOLLAR)
-    seen: dict[str, str] = {}
-    out: list[tuple[str, str, int | None]] = []
-    for binding in parse(text, path):
-        value = binding.value
-        if binding.quote == "'":
-            if marked:
-                value = value.replace(_ESCAPED_DOLLAR, "\\$")
-        else:
-            if "$" in value:
-                value = _substitute(value, environ, seen)
-            if marked:
-                value = value.replace(_ESCAPED_DOLLAR, "$")
-            if not binding.quote and "\\" in value:
-                value = _unescape_unquoted(value)
-        seen[binding.key] = value
-        out.append((binding.key, value, binding.line))
+    if seed is None:
+        return list(parse(text, path, environ))
+    own = {key for key, _v, _l in parse(text, path, environ)}
+    usable = {k: v for k, v in seed.items() if k not in own and _is_env_key(k)}
+    return list(parse(text, path, environ, usable))
+
+
+def _is_env_key(key: str) -> bool:
+    return (
+        bool(key)
+        and (key[0] == "_" or (key[0].isascii() and key[0].isalpha()))
+        and all(c == "_" or (c.isascii() and c.isalnum()) for c in key)
+    )
+
+
+def read_env_file_lenient(
+    path: str, environ: Mapping[str, str], data: bytes, ctx: Any
+) -> list[tuple[str, str, int | None]]:
+    """``env_file``/``MISE_ENV_FILE``: as mise reads it, a line it cannot parse is skipped
+    with a warning naming it (the rest still loads)."""
+    from ..tomlread import decode_utf8
+    from .mise_dotenv import parse
+
+    skipped: list[int] = []
+    out = list(parse(decode_utf8(path, data), path, environ, None, skipped))
+    for line in skipped:
+        ctx.warnings.append(f"{path}:{line}: mise cannot read this dotenv line; skipped")
     return out
 
 
-def _substitute(value: str, environ: Mapping[str, str], seen: Mapping[str, str]) -> str:
-    """dotenvy's substitution: the process environment wins over earlier lines."""
-    out: list[str] = []
-    i = 0
-    n = len(value)
-    while i < n:
-        j = value.find("$", i)
-        if j < 0:
-            out.append(value[i:])
+def find_up(cwd: str, name: str, environ: Mapping[str, str]) -> list[str]:
+    """Every ``name`` from the root down to ``cwd`` (mise's FindUp, the closest last)."""
+    from .mise_settings import expand_home
+
+    name = expand_home(name, environ)
+    if os.path.isabs(name):
+        return [name] if os.path.isfile(name) else []
+    found = []
+    d = os.path.normpath(cwd)
+    while True:
+        candidate = os.path.join(d, name)
+        if os.path.isfile(candidate):
+            found.append(candidate)
+        parent = os.path.dirname(d)
+        if parent == d:
             break
-        out.append(value[i:j])
-        if j + 1 < n and value[j + 1] == "{":
-            end = value.find("}", j + 2)
-            if end < 0:
-                out.append(value[j:])
-                break
-            name = value[j + 2 : end]
-            i = end + 1
+        d = parent
+    return list(reversed(found))
+
+
+def sops_kind(path: str) -> str | None:
+    """``json``/``yaml``/``toml`` when ``path`` is a sops-encrypted file of that format
+    (a top-level ``sops`` table, as mise decides), else None. Read without the trust
+    gate: only to choose the route (a secret source is never hashed as config)."""
+    ext = os.path.splitext(path)[1]
+    kind = {".json": "json", ".yaml": "yaml", ".toml": "toml"}.get(ext)
+    if kind is None:
+        return None
+    from ..safeio import read_regular
+
+    try:
+        raw = read_regular(path)
+    except (OSError, ConfigError):
+        return None  # the normal read reports it
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    if kind == "json":
+        if '"sops"' not in text:
+            return None
+    elif kind == "yaml":
+        if "sops:" not in text:
+            return None
+    elif "sops" not in text:
+        return None
+    try:
+        if kind == "json":
+            import json
+
+            data = json.loads(text)
+        elif kind == "yaml":
+            from ruamel.yaml import YAML
+
+            data = YAML(typ="safe").load(text)
         else:
-            k = j + 1
-            while k < n and value[k].isalnum():
-                k += 1
-            name = value[j + 1 : k]
-            i = k
-        found = environ.get(name)
-        if found is None:
-            found = seen.get(name, "")
-        out.append(found)
-    return "".join(out)
+            import tomllib
 
-
-_UNQUOTED_ESCAPES = {"n": "\n", "\\": "\\", "'": "'", '"': '"', "$": "$"}
-
-
-def _unescape_unquoted(value: str) -> str:
-    out: list[str] = []
-    i = 0
-    while i < len(value):
-        c = value[i]
-        if c == "\\" and i + 1 < len(value) and value[i + 1] in _UNQUOTED_ESCAPES:
-            out.append(_UNQUOTED_ESCAPES[value[i + 1]])
-            i += 2
-            continue
-        out.append(c)
-        i += 1
-    return "".join(out)
+            data = tomllib.loads(text)
+    except Exception:
+        return None  # the normal read reports the syntax error
+    meta = data.get("sops") if isinstance(data, dict) else None
+    return kind if isinstance(meta, dict) and meta else None

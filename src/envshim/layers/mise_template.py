@@ -4,16 +4,22 @@ Measured against mise 2026.9.15 (``mise env --json``):
 
 * A value is rendered as a template only when it holds ``{{``, ``{%`` or ``{#``.
   Supported: ``{{ env.X }}`` (undefined is an error), ``{{ env?.X }}`` (also an
-  error when undefined, as mise does), ``{{ env["X"] }}``, ``{{ config_root }}``,
-  ``{{ cwd }}``, string literals, ``get_env(name=…, default=…)`` (which reads the
-  environment mise started with, not earlier ``[env]`` entries), the filter
-  ``| default(value=…)`` (used only when the variable is undefined) and
-  ``{# comments #}``. Anything else (``exec()``, ``{% if %}``, other filters) is
-  :class:`Unsupported`: the caller delegates the config to mise or reports it.
+  error when undefined, as mise does), ``{{ env["X"] }}``, ``{{ vars.X }}`` (the
+  same forms, over ``[vars]``), ``{{ config_root }}``, ``{{ cwd }}``, string
+  literals, ``get_env(name=…, default=…)`` (which reads the environment mise
+  started with, not earlier ``[env]`` entries), ``read_file(path=…)`` (relative to
+  the directory of the config file, read as it is), the filters
+  ``| default(value=…)`` (used only when the variable is undefined), ``| trim``,
+  ``| trim_start``, ``| trim_end`` (Rust's whitespace, or ``pat=…``) and
+  ``| replace(from=…, to=…)``, and ``{# comments #}``. Anything else (``exec()``,
+  ``{% if %}``, other filters) is :class:`Unsupported`: the caller delegates the
+  config to mise or reports it.
 * The rendered text is then expanded: ``$NAME`` and ``${NAME}`` (left as written,
   with a warning, when undefined), ``${NAME:-word}`` (word when unset or empty),
   ``${NAME-word}`` (word when unset), ``$$`` → ``$``; the word is expanded too.
-  Any other ``${…}`` form stays literal, as does a ``$`` before anything else.
+  A ``${`` closes at the ``}`` that balances it, counting nested ``${`` only and
+  skipping ``$( … )`` (so ``${X:-$(echo })}`` is ``$(echo })``). Any other
+  ``${…}`` form stays literal, as does a ``$`` before anything else.
 """
 
 from __future__ import annotations
@@ -22,6 +28,14 @@ from collections.abc import Callable
 
 # A lookup returns the value a name has so far, or None when it is undefined.
 Lookup = Callable[[str], "str | None"]
+# read_file(path=…): the text of a file named relative to the config's directory
+Reader = Callable[[str], str]
+
+# Rust's char::is_whitespace (the Unicode White_Space property), which Tera's trim uses
+RUST_WHITESPACE = (
+    "\t\n\x0b\x0c\r \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008"
+    "\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
+)
 
 _NAME_START = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_")
 _NAME_CHARS = _NAME_START | frozenset("0123456789")
@@ -38,10 +52,15 @@ class Unsupported(Exception):
 class Undefined(Exception):
     """A template referenced a variable that is not defined (mise fails here too)."""
 
-    def __init__(self, name: str, expr: str) -> None:
+    def __init__(self, name: str, expr: str, kind: str = "env") -> None:
         super().__init__(name)
         self.name = name
         self.expr = expr
+        self.kind = kind  # "env" or "vars": where the name was looked up
+
+
+class TemplateError(Exception):
+    """A function in a template failed (``read_file`` of a missing file); no value in it."""
 
 
 def needs_template(value: str) -> bool:
@@ -52,15 +71,30 @@ def needs_template(value: str) -> bool:
 
 
 class Scope:
-    """What a template may see: the env so far, the process env, config_root and cwd."""
+    """What a template may see: the env so far, the process env, ``[vars]``, config_root,
+    cwd, and ``read_file`` (``None``: not available here)."""
 
-    __slots__ = ("config_root", "cwd", "env", "process")
+    __slots__ = ("config_root", "cwd", "env", "process", "read_file", "vars")
 
-    def __init__(self, env: Lookup, process: Lookup, config_root: str, cwd: str) -> None:
+    def __init__(
+        self,
+        env: Lookup,
+        process: Lookup,
+        config_root: str,
+        cwd: str,
+        vars: Lookup | None = None,
+        read_file: Reader | None = None,
+    ) -> None:
         self.env = env
         self.process = process
         self.config_root = config_root
         self.cwd = cwd
+        self.vars = vars if vars is not None else _no_vars
+        self.read_file = read_file
+
+
+def _no_vars(_name: str) -> str | None:
+    return None
 
 
 def render(text: str, scope: Scope) -> str:
@@ -108,11 +142,12 @@ def _simple(expr: str) -> tuple[str, str] | None:
         return ("root", "")
     if expr == "cwd":
         return ("cwd", "")
-    for prefix in ("env.", "env?."):
-        if expr.startswith(prefix):
-            name = expr[len(prefix) :]
-            if name and name[0] in _NAME_START and all(c in _NAME_CHARS for c in name):
-                return ("env", name)
+    for kind in ("env", "vars"):
+        for prefix in (kind + ".", kind + "?."):
+            if expr.startswith(prefix):
+                name = expr[len(prefix) :]
+                if name and name[0] in _NAME_START and all(c in _NAME_CHARS for c in name):
+                    return (kind, name)
     return None
 
 
@@ -141,6 +176,7 @@ class _Parser:
         self.s = expr
         self.i = 0
         self.scope = scope
+        self.kind = "env"  # of the last name looked up, for the error
 
     def fail(self) -> Unsupported:
         return Unsupported("{{ " + self.s + " }}")
@@ -181,19 +217,37 @@ class _Parser:
     def expression(self) -> str:
         value, name = self.primary()
         while self.take("|"):
-            if self.ident() != "default" or not self.take("("):
-                raise self.fail()
-            kwargs = self.kwargs()
-            if set(kwargs) != {"value"}:
-                raise self.fail()
-            if value is None:
-                value = kwargs["value"]
+            value = self.filter(value, name)
         self.ws()
         if self.i != len(self.s):
             raise self.fail()
         if value is None:
-            raise Undefined(name, "{{ " + self.s + " }}")
+            raise self.undefined(name)
         return value
+
+    def undefined(self, name: str) -> Undefined:
+        return Undefined(name, "{{ " + self.s + " }}", self.kind)
+
+    def filter(self, value: str | None, name: str) -> str | None:
+        """One ``| name(args)``: only pure text filters."""
+        fname = self.ident()
+        kwargs = self.kwargs() if self.take("(") else {}
+        if fname == "default":
+            if set(kwargs) != {"value"}:
+                raise self.fail()
+            return kwargs["value"] if value is None else value
+        if value is None:
+            raise self.undefined(name)
+        if fname in ("trim", "trim_start", "trim_end") and set(kwargs) <= {"pat"}:
+            pat = kwargs.get("pat")
+            if fname != "trim_end":
+                value = _trim_start(value, pat)
+            if fname != "trim_start":
+                value = _trim_end(value, pat)
+            return value
+        if fname == "replace" and set(kwargs) == {"from", "to"}:
+            return value.replace(kwargs["from"], kwargs["to"])
+        raise self.fail()
 
     def kwargs(self) -> dict[str, str]:
         """``name=value, …)`` after the opening parenthesis; values are strings or env refs."""
@@ -206,7 +260,7 @@ class _Parser:
                 raise self.fail()
             value, ref = self.primary()
             if value is None:
-                raise Undefined(ref, "{{ " + self.s + " }}")
+                raise self.undefined(ref)
             out[name] = value
             if self.take(")"):
                 return out
@@ -228,7 +282,7 @@ class _Parser:
                 raise self.fail()
             return self.s[k : self.i], ""
         name = self.ident()
-        if name == "env":
+        if name in ("env", "vars"):
             if self.take("?.") or self.take("."):
                 key = self.ident()
             elif self.take("["):
@@ -239,7 +293,8 @@ class _Parser:
                 raise self.fail()
             if not key:
                 raise self.fail()
-            return self.scope.env(key), key
+            self.kind = name
+            return (self.scope.env if name == "env" else self.scope.vars)(key), key
         if name == "config_root":
             return self.scope.config_root, name
         if name == "cwd":
@@ -251,10 +306,32 @@ class _Parser:
             found = self.scope.process(kwargs["name"])
             if found is None:
                 if "default" not in kwargs:
-                    raise Undefined(kwargs["name"], "{{ " + self.s + " }}")
+                    self.kind = "env"
+                    raise self.undefined(kwargs["name"])
                 found = kwargs["default"]
             return found, kwargs["name"]
+        if name == "read_file" and self.scope.read_file is not None and self.take("("):
+            kwargs = self.kwargs()
+            if set(kwargs) != {"path"}:
+                raise self.fail()
+            return self.scope.read_file(kwargs["path"]), ""
         raise self.fail()
+
+
+def _trim_start(value: str, pat: str | None) -> str:
+    if pat is None:
+        return value.lstrip(RUST_WHITESPACE)
+    while pat and value.startswith(pat):
+        value = value[len(pat) :]
+    return value
+
+
+def _trim_end(value: str, pat: str | None) -> str:
+    if pat is None:
+        return value.rstrip(RUST_WHITESPACE)
+    while pat and value.endswith(pat):
+        value = value[: -len(pat)]
+    return value
 
 
 def _eval_expr(expr: str, scope: Scope) -> str:
@@ -266,15 +343,15 @@ def _eval_expr(expr: str, scope: Scope) -> str:
         return scope.config_root
     if kind == "cwd":
         return scope.cwd
-    value = scope.env(name)
+    value = (scope.env if kind == "env" else scope.vars)(name)
     if value is None:
-        raise Undefined(name, "{{ " + expr + " }}")
+        raise Undefined(name, "{{ " + expr + " }}", kind)
     return value
 
 
 def check_template(text: str) -> str | None:
     """The first construct envshim cannot render in ``text``, without evaluating anything."""
-    probe = Scope(lambda _k: "", lambda _k: "", "", "")
+    probe = Scope(lambda _k: "", lambda _k: "", "", "", lambda _k: "", lambda _p: "")
     try:
         render(text, probe)
     except Unsupported as exc:
@@ -308,7 +385,7 @@ def expand(text: str, env: Lookup, undefined: list[str] | None = None) -> str:
             out.append("$")
             i = j + 2
         elif c == "{":
-            end = _matching_brace(text, j + 2)
+            end = _braced_end(text, j + 2)
             if end < 0:
                 out.append(text[j:])
                 break
@@ -333,16 +410,31 @@ def expand(text: str, env: Lookup, undefined: list[str] | None = None) -> str:
     return "".join(out)
 
 
-def _matching_brace(text: str, start: int) -> int:
-    depth = 0
-    for k in range(start, len(text)):
+def _braced_end(text: str, start: int) -> int:
+    """Index of the ``}`` closing the ``${`` before ``start``: nested ``${`` count, ``$( … )``
+    is skipped whole, a lone ``{`` does not count (mise's read_braced_expr)."""
+    depth = 1
+    command = 0
+    k = start
+    n = len(text)
+    while k < n:
         c = text[k]
-        if c == "{":
+        if command:
+            if c == "(":
+                command += 1
+            elif c == ")":
+                command -= 1
+        elif c == "$" and k + 1 < n and text[k + 1] == "{":
             depth += 1
+            k += 1
+        elif c == "$" and k + 1 < n and text[k + 1] == "(":
+            command = 1
+            k += 1
         elif c == "}":
+            depth -= 1
             if depth == 0:
                 return k
-            depth -= 1
+        k += 1
     return -1
 
 

@@ -110,6 +110,102 @@ CASES: dict[str, tuple[dict[str, str], str, list[str], bool]] = {
         ["1BAD", "not a valid variable name"],
         False,  # mise exports it; no shell can hold it
     ),
+    "value and default together": (
+        {"mise.toml": '[env]\nA = 1\nX = { value = "v", default = "d" }\n'},
+        "mise.toml:3",
+        ["X", "'default'", "'value'"],
+        True,
+    ),
+    "age and default together": (
+        {"mise.toml": '[env]\nX = { age = "YWdl", default = "d" }\n'},
+        "mise.toml:2",
+        ["X", "'default'", "'age'"],
+        True,
+    ),
+    "_.file table without a path": (
+        {"mise.toml": "[env]\n_.file = { redact = true }\n"},
+        "mise.toml:2",
+        ["_.file", "path"],
+        True,
+    ),
+    "_.file table with both path and value": (
+        {"mise.toml": '[env]\n_.file = { path = "a.env", value = "b.env" }\n', "a.env": "A=1\n"},
+        "mise.toml:2",
+        ["_.file"],
+        True,
+    ),
+    "dotenv: unquoted value with a space": (
+        {"mise.toml": '[env]\n_.file = ".env"\n', ".env": "OK=1\nSPACED=a b\n"},
+        ".env:2",
+        ["SPACED", "space"],
+        True,
+    ),
+    "dotenv: unquoted value with a tab": (
+        {"mise.toml": '[env]\n_.file = ".env"\n', ".env": "TABBED=a\tb\n"},
+        ".env:1",
+        ["TABBED", "tab"],
+        True,
+    ),
+    "dotenv: last line ends in a space": (
+        {"mise.toml": '[env]\n_.file = ".env"\n', ".env": "OK=1\nLAST=ab "},
+        ".env:2",
+        ["space"],
+        True,
+    ),
+    "dotenv: $NAME before a closing quote": (
+        {"mise.toml": '[env]\n_.file = ".env"\n', ".env": 'Q="$HOME"\n'},
+        ".env:1",
+        ["Q", "not closed"],
+        True,
+    ),
+    "dotenv: an escape dotenvy does not know": (
+        {"mise.toml": '[env]\n_.file = ".env"\n', ".env": 'A=1\nT="a\\tb"\n'},
+        ".env:2",
+        ["T", "escape"],
+        True,
+    ),
+    "dotenv: a name no shell can hold": (
+        {"mise.toml": '[env]\n_.file = ".env"\n', ".env": "OK=1\nKEY.Value=1\n"},
+        ".env:2",
+        ["KEY.Value", "not a valid variable name"],
+        False,  # mise exports it; no shell can hold it
+    ),
+    "undefined vars.X": (
+        {"mise.toml": '[vars]\nA = "x"\n[env]\nX = "{{ vars.B }}"\n'},
+        "mise.toml:4",
+        ["vars.B", "not defined", "[vars]"],
+        True,
+    ),
+    "vars.mise": (
+        {"mise.toml": '[vars]\nmise.file = ".env"\n', ".env": "A=1\n"},
+        "mise.toml:2",
+        ["vars.mise"],
+        True,
+    ),
+    "required var missing": (
+        {"mise.toml": '[vars]\nB = { required = true }\n[env]\nX = "{{ vars.B }}"\n'},
+        "mise.toml:2",
+        ["B", "required"],
+        True,
+    ),
+    "read_file of a missing file": (
+        {"mise.toml": "[env]\nA = 1\nV = \"{{ read_file(path='nope.txt') }}\"\n"},
+        "mise.toml:3",
+        ["read_file", "nope.txt", "does not exist"],
+        True,
+    ),
+    "invalid .miserc.toml": (
+        {".miserc.toml": "env = [\n", "mise.toml": "[env]\nA = 1\n"},
+        ".miserc.toml:",
+        ["invalid TOML"],
+        True,
+    ),
+    "miserc env that is not a list": (
+        {".miserc.toml": 'auto_env = false\nenv = "dev"\n', "mise.toml": "[env]\nA = 1\n"},
+        ".miserc.toml:2",
+        ["env", "wrong type"],
+        True,
+    ),
     "NUL in a value": (
         {"mise.toml": '[env]\n\nNUL = "a\\u0000b"\n'},
         "mise.toml:3",

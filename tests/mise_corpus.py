@@ -45,7 +45,7 @@ def build(corpus: Corpus, name: str, tmp_path: Path, home: Path, env: dict[str, 
     files, cwd, extra = corpus[name]
     tree = tmp_path / "tree"
     tree.mkdir()
-    write_tree(tree, home, {k.replace("{tree}", str(tree)): v for k, v in files.items()})
+    write_tree(tree, home, {k: v.replace("{tree}", str(tree)) for k, v in files.items()})
     env = {**env, **{k: v.replace("{tree}", str(tree)) for k, v in extra.items()}}
     where = home / cwd[2:] if cwd.startswith("~/") else tree / cwd
     where.mkdir(parents=True, exist_ok=True)

@@ -151,7 +151,9 @@ def test_required_keys_from_options_mise_and_example(project, clean_env, home):
     code, checks = doctor(project, env)
     assert code == 1
     assert checks["required"][0]["message"] == "missing: TOKEN (mise.toml)"
-    assert checks["required"][0]["next"].startswith("`envshim user set TOKEN`")
+    assert checks["required"][0]["next"] == (
+        "`envshim user init`, then `envshim user set TOKEN` for your own value"
+    )
     assert checks["decrypt"][0]["status"] == "ok"
     code, checks = doctor(project, {**env, "TOKEN": "t"})
     assert checks["required"][0]["status"] == "ok", checks

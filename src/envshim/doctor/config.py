@@ -47,8 +47,8 @@ def check_trust(d: Doctor) -> list[Result]:
     ]
 
 
-def required_keys(d: Doctor) -> dict[str, str]:
-    """Required key → where it is required."""
+def enforced_required(d: Doctor) -> dict[str, str]:
+    """The keys every load requires (not .env.example's): key → where it is required."""
     out: dict[str, str] = {}
     p = d.project()
     options = {**p.options, **d.mise_table()}
@@ -60,6 +60,13 @@ def required_keys(d: Doctor) -> dict[str, str]:
             out.setdefault(key, "envshim.toml")
     for key, where in mise_required(d).items():
         out.setdefault(key, where)
+    return out
+
+
+def required_keys(d: Doctor) -> dict[str, str]:
+    """Required key → where it is required (with the names .env.example lists)."""
+    p = d.project()
+    out = enforced_required(d)
     for name in EXAMPLE_NAMES:
         example = p.root / name
         if example.is_file():
@@ -93,15 +100,21 @@ def check_required(d: Doctor) -> list[Result]:
         return [Result("required", OK, f"all {plural(len(wanted), 'required key')} present")]
     shown = ", ".join(f"{k} ({wanted[k]})" for k in missing)
     first = quote_path(missing[0])
-    return [
-        Result(
-            "required",
-            FAIL,
-            f"missing: {shown}",
-            f"`envshim user set {first}` for your own value, or ask a maintainer "
-            f"(`envshim secrets set {first}`) if it is a team secret",
-        )
-    ]
+    step = f"`envshim user set {first}` for your own value"
+    if not _has_user_store(d):
+        step = f"`envshim user init`, then {step}"
+    if (d.project().root / ".sops.yaml").is_file():
+        step += f", or ask a maintainer to run `envshim secrets set {first}` for a team secret"
+    return [Result("required", FAIL, f"missing: {shown}", step)]
+
+
+def _has_user_store(d: Doctor) -> bool:
+    from ..userstore import open_project
+
+    try:
+        return open_project(d.cwd, d.environ).link is not None
+    except EnvshimError:
+        return True  # a broken link: the user store check says so
 
 
 # -- the whole export, for every shell --------------------------------------------------

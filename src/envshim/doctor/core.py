@@ -101,8 +101,9 @@ class Doctor:
     def resolution(self) -> Any:
         """The merged environment (a file we hold no key for is skipped), or the error.
 
-        A missing mise ``required`` key stops a resolution; here each one gets an
-        empty stand-in so the rest can be checked (check_required reports it).
+        A missing ``required`` key (envshim.toml, the `_.envshim` table, mise's
+        ``{ required = … }``) stops a resolution; here each one gets an empty stand-in
+        so the rest can be checked (check_required reports it).
         """
         if "res" not in self._cache:
             from ..errors import MissingRequiredError
@@ -117,7 +118,9 @@ class Doctor:
                     break
                 except MissingRequiredError as exc:
                     self._cache["res"] = exc
-                    stand_ins = {k: "" for k in mise_required(self) if k not in environ}
+                    from .config import enforced_required
+
+                    stand_ins = {k: "" for k in enforced_required(self) if k not in environ}
                     if not stand_ins:
                         break
                     environ.update(stand_ins)
@@ -218,7 +221,11 @@ def tool_version(argv: list[str]) -> str | None:
     if not shutil.which(argv[0]):
         return None
     try:
-        proc = subprocess.run(argv, capture_output=True, text=True, timeout=30, check=False)
+        # from / : mise reads the config of the directory it runs in, and with MISE_YES
+        # set even `mise --version` there trusts the project on the user's behalf
+        proc = subprocess.run(
+            argv, capture_output=True, text=True, timeout=30, check=False, cwd=os.sep
+        )
     except (OSError, subprocess.TimeoutExpired):
         return None
     out = (proc.stdout or proc.stderr).strip().splitlines()

@@ -68,7 +68,8 @@ def check_shell(d: Doctor) -> list[Result]:
                 "shell",
                 WARN,
                 f"{shell}: no hook for this shell",
-                "use bash, zsh or fish, or run commands with `envshim run -- env`",
+                "use bash, zsh or fish (or envshim run -- CMD, which runs one command with the "
+                "environment)",
             )
         ]
     texts = {f: uncommented(f) for f in files if f.is_file()}
@@ -119,8 +120,8 @@ def check_shell(d: Doctor) -> list[Result]:
             "shell",
             WARN,
             f"{shell}: {target} does not load envshim",
-            f"`echo {shlex.quote(hook_line(shell))} >> {target}` "
-            "(or run commands with `envshim run -- env`)",
+            f"`echo {shlex.quote(hook_line(shell))} >> {target}`, then open a new shell "
+            "(without a hook, envshim run -- CMD runs one command with the environment)",
         )
     ]
 

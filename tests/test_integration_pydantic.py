@@ -44,15 +44,18 @@ def make_project(root: Path, env: dict[str, str]) -> dict[str, dict[str, str]]:
     mise defaults (``APP_NAME``, ``LOG_LEVEL``; ``mise.staging.toml`` overrides the level),
     ``API_TOKEN`` set with ``envshim secrets set`` in the shared and the staging file, a
     nested ``database`` map in sops YAML made by the real sops (``database__host``, …),
-    ``DEV_EMAIL`` in the user store. The key is a fresh age-keygen identity in the default
-    sops location of ``env["HOME"]``. Returns the expected values per profile.
+    ``DEV_EMAIL`` in the user store, ``STAGING_ONLY`` in staging alone. The key is a fresh
+    age-keygen identity in the default sops location for ``env``. Returns the expected
+    values per profile.
     """
-    keyfile = Path(env["HOME"]) / ".config" / "sops" / "age" / "keys.txt"
+    from envshim.keys import default_key_file
+
+    keyfile = default_key_file(env)
     keyfile.parent.mkdir(parents=True, exist_ok=True)
     public = age_keygen(keyfile)
     root.mkdir(parents=True, exist_ok=True)
     (root / "mise.toml").write_text('[env]\nAPP_NAME = "svc"\nLOG_LEVEL = "info"\n')
-    (root / "mise.staging.toml").write_text('[env]\nLOG_LEVEL = "warning"\n')
+    (root / "mise.staging.toml").write_text('[env]\nLOG_LEVEL = "warning"\nSTAGING_ONLY = "1"\n')
     run_envshim("recipients", "add", public, env=env, cwd=root, check=True)
 
     def secret(tag: str) -> str:  # URL-special characters, so encoded forms differ
@@ -70,6 +73,7 @@ def make_project(root: Path, env: dict[str, str]) -> dict[str, dict[str, str]]:
     staging = {
         **local,
         "LOG_LEVEL": "warning",
+        "STAGING_ONLY": "1",
         "API_TOKEN": secret("stagetok"),
         "database__host": "db.staging",
         "database__password": secret("stagepw"),
@@ -219,7 +223,9 @@ def test_a_secret_that_fails_validation_is_not_quoted(project) -> None:
 
 def test_missing_key_is_envshims_one_line_or_skipped(project, clean_env) -> None:
     root, expected = project
-    (Path(clean_env["HOME"]) / ".config/sops/age/keys.txt").unlink()
+    from envshim.keys import default_key_file
+
+    default_key_file(clean_env).unlink()
 
     class Settings(EnvshimSettings):
         model_config = SettingsConfigDict(envshim_path=str(root))

@@ -30,10 +30,9 @@ import sys
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from itertools import compress, count
 from typing import NamedTuple
 
-from .forms import LINE_BREAKS, MIN_LENGTH, b64_aligned, forms_of
+from .forms import LINE_BREAKS, MIN_LENGTH, forms_of
 
 
 @dataclass(frozen=True)
@@ -59,10 +58,9 @@ class Hit(NamedTuple):
 
 
 def _escapable_forms(value: str) -> list[tuple[str, bytes]]:
-    """The forms also looked for with escapes decoded: the value and its base64."""
+    """The forms also looked for with escapes decoded: the value (base64 needs no escape)."""
     raw = value.encode("utf-8", "surrogatepass")
     forms = [("plain", raw)]
-    forms += [("base64", p) for p in b64_aligned(raw)]
     if " " in value:
         forms.append(("plain", raw.replace(b" ", b"+")))  # form encoding: space as '+'
     return forms
@@ -108,10 +106,10 @@ def build_needles(
 
 # -- many literals at once ---------------------------------------------------------
 
-# Approximate cost per MB of one pass (measured on 2 cores: see bench/bench_scan.py),
-# used to choose how literals are split between word sizes and strides.
-_WORD_COST = {(8, 1): 13.0, (8, 2): 5.5, (8, 3): 4.0, (8, 4): 2.5, (4, 1): 25.0, (4, 2): 12.0}
-_FIND_COST = 1.0
+# CPU time per MB of one pass (measured: bench/bench_scan.py --calibrate), used to choose
+# how literals are split between word sizes and strides and plain ``bytes.find``.
+_WORD_COST = {(8, 1): 4.3, (8, 2): 2.2, (8, 3): 1.5, (8, 4): 1.1, (4, 1): 8.6, (4, 2): 4.3}
+_FIND_COST = 0.35
 _BLOCK = 1 << 16  # bytes turned into a list of words at a time (stays in cache)
 
 
@@ -135,8 +133,7 @@ class _Words:
 
     def find(self, buf: bytes) -> Iterator[tuple[int, bytes, Needle]]:
         table = self.table
-        has = table.__contains__
-        disjoint = self.words.isdisjoint
+        common = self.words.intersection
         step, width, mult = self.step, self.width, self.mult
         with memoryview(buf) as view:
             for base in range(0, len(buf), self.block):
@@ -145,14 +142,19 @@ class _Words:
                     break
                 with view[base : base + usable] as part, part.cast(self.code) as cast:
                     words = cast[::mult].tolist() if mult > 1 else cast.tolist()
-                if disjoint(words):
-                    continue  # most blocks: no word of any literal, decided in C
-                for index in compress(count(), map(has, words)):
-                    at = base + index * step
-                    for j, pattern, needle in table[words[index]]:
-                        start = at - j
-                        if start >= 0 and buf.startswith(pattern, start):
-                            yield start, pattern, needle
+                # the words of literals this block holds, found in C; usually none
+                for word in common(words):
+                    index = words.index(word)
+                    while True:
+                        at = base + index * step
+                        for j, pattern, needle in table[word]:
+                            start = at - j
+                            if start >= 0 and buf.startswith(pattern, start):
+                                yield start, pattern, needle
+                        try:
+                            index = words.index(word, index + 1)
+                        except ValueError:
+                            break
 
 
 class _Literals:
@@ -239,8 +241,6 @@ class _Unstrip:
 
 _SIMPLE = {b'"': b'"', b"\\": b"\\", b"/": b"/", b"b": b"\b", b"f": b"\f", b"n": b"\n",
            b"r": b"\r", b"t": b"\t"}  # fmt: skip
-_PAIR = rb"\\u[dD][89abAB][0-9a-fA-F]{2}\\u[dD][c-fC-F][0-9a-fA-F]{2}"
-_KIND = {ord("%"): "url-encoded", ord("u"): "json-escaped", ord("x"): "hex-escaped"}
 
 
 def _decode_escape(token: bytes) -> tuple[bytes, str]:
@@ -256,6 +256,33 @@ def _decode_escape(token: bytes) -> tuple[bytes, str]:
             point = 0x10000 + ((high - 0xD800) << 10) + (int(token[8:12], 16) - 0xDC00)
         return chr(point).encode("utf-8", "surrogatepass"), "json-escaped"
     return _SIMPLE[token[1:2]], "json-escaped"
+
+
+def _hex(text: str) -> str:
+    """A regex for hex digits in either case."""
+    return "".join(c if c.isdigit() else f"[{c.lower()}{c.upper()}]" for c in text)
+
+
+def _escape_regex(patterns: list[bytes]) -> re.Pattern[bytes]:
+    """The escapes that can stand for a byte or character of some pattern, and no others.
+
+    Other escapes (a ``%20`` when no value holds a space) cannot be inside a hit:
+    leaving them out keeps the decoded windows few in logs full of URLs.
+    """
+    wanted = {b for p in patterns for b in p}
+    chars = {c for p in patterns for c in p.decode("utf-8", "ignore")}
+    byte_codes = "|".join(sorted(_hex(f"{b:02X}") for b in wanted))
+    units = []
+    for c in sorted(chars, key=ord, reverse=True):  # pairs (astral characters) first
+        encoded = c.encode("utf-16-be", "surrogatepass")
+        units.append(
+            r"\\u".join(_hex(encoded[i : i + 2].hex().upper()) for i in (0, 2)[: len(encoded) // 2])
+        )
+    alts = [rf"%(?:{byte_codes})", rf"\\x(?:{byte_codes})", r"\\u(?:" + "|".join(units) + ")"]
+    letters = [k.decode() for k, v in _SIMPLE.items() if v[0] in wanted]
+    if letters:
+        alts.append(r"\\[" + re.escape("".join(letters)) + "]")
+    return re.compile("|".join(alts).encode())
 
 
 class _Mark(NamedTuple):
@@ -275,14 +302,7 @@ class Matcher:
         escaped = [(n.pattern, n) for n in needles if n.escaped]
         self.escaped = _Literals(escaped)
         self.margin = self.escaped.longest  # decoded bytes a hit can reach beyond an escape
-        self.escape_re = None
-        if escaped:
-            wanted = {bytes((b,)) for p, _ in escaped for b in p}
-            letters = [k for k, v in _SIMPLE.items() if v in wanted]
-            alts = [_PAIR, rb"\\u[0-9a-fA-F]{4}", rb"\\x[0-9a-fA-F]{2}", rb"%[0-9a-fA-F]{2}"]
-            if letters:
-                alts.append(rb"\\[" + re.escape(b"".join(letters)) + rb"]")
-            self.escape_re = re.compile(b"|".join(alts))
+        self.escape_re = _escape_regex([p for p, _ in escaped]) if escaped else None
         # bytes to keep from one chunk to the next so that no occurrence is cut
         self.overlap_literal = max(self.literal.longest - 1, 0)
         self.overlap_raw = max(6 * self.escaped.longest - 1, 0)  # \uXXXX: 6 bytes per byte
@@ -304,68 +324,74 @@ class Matcher:
         return out
 
     def _escaped_hits(self, buf: bytes) -> list[Hit]:
-        assert self.escape_re is not None
-        out: list[Hit] = []
-        cluster: list[re.Match[bytes]] = []
-        for match in self.escape_re.finditer(buf):
-            if cluster and match.start() - cluster[-1].end() > self.margin:
-                out += self._window(buf, cluster)
-                cluster = []
-            cluster.append(match)
-        if cluster:
-            out += self._window(buf, cluster)
-        return out
+        """Decode each cluster of escapes (with a margin of plain bytes) and search them all.
 
-    def _window(self, buf: bytes, escapes: list[re.Match[bytes]]) -> list[Hit]:
-        """Decode the escapes of one cluster (with a margin of plain bytes) and search it."""
-        lo = max(0, escapes[0].start() - self.margin)
-        hi = min(len(buf), escapes[-1].end() + self.margin)
+        The decoded windows are joined into one view and searched at once (a search
+        per window costs more than the window); a hit must stay inside one window.
+        """
+        assert self.escape_re is not None
+        margin = self.margin
         parts: list[bytes] = []
         marks: list[_Mark] = []
-        pos, size = lo, 0
-        for m in escapes:
-            parts.append(buf[pos : m.start()])
-            size += m.start() - pos
+        windows: list[tuple[int, int, int, int]] = []  # decoded start, end, buffer start, mark
+        size = 0
+        pos = -1  # buffer offset copied up to; -1: no window open
+        last_end = 0
+        for m in self.escape_re.finditer(buf):
+            start = m.start()
+            if pos >= 0 and start - last_end > margin:
+                hi = min(len(buf), last_end + margin)
+                parts.append(buf[pos:hi])
+                size += hi - pos
+                windows[-1] = (*windows[-1][:1], size, *windows[-1][2:])
+                pos = -1
+            if pos < 0:
+                pos = max(0, start - margin)
+                windows.append((size, -1, pos, len(marks)))
+            parts.append(buf[pos:start])
+            size += start - pos
             value, kind = _decode_escape(m.group())
-            marks.append(_Mark(size, size + len(value), m.start(), m.end(), kind))
+            marks.append(_Mark(size, size + len(value), start, m.end(), kind))
             parts.append(value)
             size += len(value)
-            pos = m.end()
+            pos = last_end = m.end()
+        if pos < 0:
+            return []
+        hi = min(len(buf), last_end + margin)
         parts.append(buf[pos:hi])
+        size += hi - pos
+        windows[-1] = (*windows[-1][:1], size, *windows[-1][2:])
         view = b"".join(parts)
-        starts = [mk.dec_start for mk in marks]
-
-        def locate(offset: int) -> tuple[int, bool]:
-            """The buffer offset of a decoded byte, and whether it came from an escape."""
-            i = bisect_right(starts, offset) - 1
-            if i < 0:
-                return lo + offset, False
-            mk = marks[i]
-            if offset < mk.dec_end:
-                return i, True
-            return mk.raw_end + (offset - mk.dec_end), False
-
-        def first(offset: int) -> int:
-            at, inside = locate(offset)
-            return marks[at].raw_start if inside else at
-
-        def last(offset: int) -> int:
-            at, inside = locate(offset)
-            return marks[at].raw_end if inside else at + 1
-
+        window_starts = [w[0] for w in windows]
+        mark_starts = [mk.dec_start for mk in marks]
         out = []
         for start, pattern, needle in self.escaped.find(view):
             stop = start + len(pattern)
+            w_start, w_end, lo, first_mark = windows[bisect_right(window_starts, start) - 1]
+            if stop > w_end:
+                continue  # across two windows: not in the buffer
             kinds = set()
-            i = bisect_left(starts, stop) - 1
-            while i >= 0 and marks[i].dec_end > start:
+            i = bisect_left(mark_starts, stop) - 1
+            while i >= first_mark and marks[i].dec_end > start:
                 kinds.add(marks[i].kind)
                 i -= 1
             if not kinds:
                 continue  # no escape inside: the literal view reports it
+
+            def locate(offset: int, end: bool, lo: int = lo, w_start: int = w_start,
+                       first_mark: int = first_mark) -> int:  # fmt: skip
+                """The buffer offset of a decoded byte (its first or, with ``end``, past its last)."""
+                i = bisect_right(mark_starts, offset) - 1
+                if i < first_mark:
+                    return lo + (offset - w_start) + end
+                mk = marks[i]
+                if offset < mk.dec_end:  # a byte an escape decoded to
+                    return mk.raw_end if end else mk.raw_start
+                return mk.raw_end + (offset - mk.dec_end) + end
+
             kind = ", ".join(sorted(kinds))
             form = kind if needle.form == "plain" else f"{needle.form}, {kind}"
-            out.append(Hit(first(start), last(stop - 1), needle.keys, form))
+            out.append(Hit(locate(start, False), locate(stop - 1, True), needle.keys, form))
         return out
 
     def tail_start(self, buf: bytes) -> int:

@@ -220,7 +220,7 @@ def _from_json(text: str, path: str) -> list[tuple[str, str, int | None]]:
         raise ConfigError(
             f"invalid JSON: {exc.msg}", path=path, line=exc.lineno, col=exc.colno
         ) from None
-    return _from_mapping("json", data, path)
+    return from_mapping("json", data, path)
 
 
 def _from_yaml(text: str, path: str) -> list[tuple[str, str, int | None]]:
@@ -237,16 +237,16 @@ def _from_yaml(text: str, path: str) -> list[tuple[str, str, int | None]]:
         raise yaml_error(exc, path) from None
     if data is None:
         return []
-    return _from_mapping("yaml", data, path)
+    return from_mapping("yaml", data, path)
 
 
 def _from_toml(text: str, path: str) -> list[tuple[str, str, int | None]]:
     from ..tomlread import load_toml
 
-    return _from_mapping("toml", load_toml(Path(path), text), path)
+    return from_mapping("toml", load_toml(Path(path), text), path)
 
 
-def _from_mapping(kind: str, data: object, path: str) -> list[tuple[str, str, int | None]]:
+def from_mapping(kind: str, data: object, path: str) -> list[tuple[str, str, int | None]]:
     if not isinstance(data, dict):
         raise ConfigError(f"a {kind} env file must hold a mapping of names to values", path=path)
     out = []

@@ -7,7 +7,7 @@ a key, or when decryption fails, ``sops.strict = false`` skips the file; otherwi
 it is an error.
 
 envshim decrypts json and yaml with its own sops reader
-(:func:`envshim.formats.sops.decrypt_plaintext`), the MAC checked, with every age
+(:func:`envshim.formats.sops.open_document`), the MAC checked, with every age
 identity it knows (a superset of mise's: ``MISE_SOPS_AGE_KEY(_FILE)``,
 ``SOPS_AGE_KEY(_FILE)``, ``~/.config/mise/age.txt`` and the others). sops
 itself has no TOML store; mise writes and reads TOML with rops, whose tree and
@@ -47,11 +47,14 @@ def read_sops_file(
         if kind == "toml":
             from .mise_sops_toml import decrypt_toml
 
-            plaintext = decrypt_toml(Path(path), identities)
+            table = decrypt_toml(Path(path), identities)
         else:
-            from ..formats.sops import decrypt_plaintext
+            from ..formats.sops import open_document
 
-            plaintext = decrypt_plaintext(Path(path), identities)
+            # the typed tree, not sops' plaintext: rops keeps a `type:float` 5432 a float
+            # (mise prints 5432.0) where sops would print the number as written
+            doc = open_document(Path(path), identities)
+            table = {k: v for k, v in doc.branches[0].items() if k != "sops"}
     except NoMatchingKey as exc:
         ctx.set_names(path, None)
         if not settings.sops_strict:
@@ -67,8 +70,8 @@ def read_sops_file(
             raise
         ctx.warnings.append(f"{exc}; {path} left out (sops.strict = false)")
         return []
-    from .mise_files import parse_structured
+    from .mise_files import from_mapping
 
-    bindings = parse_structured(kind, plaintext, path)
+    bindings = from_mapping(kind, table, path)
     ctx.set_names(path, [key for key, _v, _l in bindings])
     return bindings

@@ -244,3 +244,32 @@ def test_dotenv_output_prefers_single_quotes_and_leaves_unsets_out():
         {"A": "$HOME x", "B": "it's", "C": "a\\b", "D": "plain", "E": None, "F": "x\ny"}
     )
     assert text == 'A=\'$HOME x\'\nB="it\'s"\nC="a\\\\b"\nD=plain\nF="x\\ny"\n'
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "A=1\nAGE-SECRET-KEY-1QYQSZQGPQYQSZQGPQYQSZQGPQYQSZQGPQYQSZQGPQYQSZQGPQYQS\n",
+        "A=1\nghp_SECRETTOKENVALUE0123456789\n",  # a valid name, yet no key: never shown
+        "A=1\neyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJl\n",
+        "A=1\n$(secret)\n",
+    ],
+)
+def test_a_bare_token_line_is_never_quoted(text):
+    token = text.splitlines()[1]
+    for fn in (parse, parse_sops):
+        with pytest.raises(ConfigError) as err:
+            fn(text, "/p/x.env")
+        message = str(err.value)
+        assert message.startswith("/p/x.env:2: invalid dotenv line: line 2 ")
+        assert token not in message and token[:4] not in message
+
+
+def test_a_key_that_is_not_a_name_is_shown_by_its_line():
+    with pytest.raises(ConfigError) as err:
+        parse('A=1\nAGE-SECRET-KEY-1QY="unterminated\n', "/p/x.env")
+    assert "the value of the key on line 2" in str(err.value)
+    assert "AGE" not in str(err.value)
+    with pytest.raises(ConfigError) as err:
+        parse('A=1\nDB_PASSWORD="unterminated\n', "/p/x.env")
+    assert "the value of DB_PASSWORD" in str(err.value)

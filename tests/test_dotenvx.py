@@ -95,12 +95,23 @@ def test_fresh_file_from_dotenvx_encrypt_and_set(clean_env, tmp_path):
     assert token not in proc.stderr
 
 
-def test_plain_values_stay_literal(clean_env, tmp_path):
-    """dotenvx would expand ${VAR} and run $(cmd) in plain values; envshim never does."""
-    (tmp_path / ".env").write_text("SECRET=x\nPLAIN_REF=${HOME}/$(whoami)\n")
+def test_plain_value_left_by_partial_encryption_is_refused(clean_env, tmp_path):
+    """`dotenvx encrypt -k SECRET` leaves other values plain; in a secret file anyone could
+    have added such a line, so the file is refused, naming the line and not the value."""
+    plain = "plain-" + secrets.token_hex(8)
+    (tmp_path / ".env").write_text(f"SECRET=x\nPLAIN_REF={plain}\n")
     _dotenvx("encrypt", "-f", ".env", "-k", "SECRET", cwd=tmp_path, env=clean_env)
-    values = _values(tmp_path / ".env", clean_env)
-    assert values == {"SECRET": "x", "PLAIN_REF": "${HOME}/$(whoami)"}
+    text = (tmp_path / ".env").read_text()
+    assert f"PLAIN_REF={plain}" in text  # what the real dotenvx wrote
+    line = text.splitlines().index(f"PLAIN_REF={plain}") + 1
+    with pytest.raises(DecryptError) as info:
+        read_file(tmp_path / ".env", _ctx(tmp_path, clean_env))
+    assert "PLAIN_REF is not encrypted" in str(info.value) and plain not in str(info.value)
+    (tmp_path / "envshim.toml").write_text('files = [".env"]\n')
+    proc = run_envshim("export", "--format", "json", str(tmp_path), env=clean_env)
+    assert proc.returncode == 1 and proc.stdout == ""
+    assert proc.stderr.count("\n") == 1 and f".env:{line}:" in proc.stderr
+    assert plain not in proc.stderr
 
 
 def _proj_with_vector(tmp_path: Path) -> Path:

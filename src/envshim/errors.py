@@ -1,7 +1,8 @@
 """Errors that reach the user as one line: where, what, and what to do.
 
-A message never contains a secret value: callers pass names, paths and line
-numbers only. The CLI prints ``str(error)`` and exits with ``exit_code``.
+A message never contains a secret value or file content: callers pass names,
+paths and line numbers only, and :func:`printable` escapes control characters in
+all of it. The CLI prints ``str(error)`` and exits with ``exit_code``.
 """
 
 from __future__ import annotations
@@ -42,7 +43,17 @@ class EnvshimError(Exception):
         text = where + self.message
         if self.hint:
             text += f"; {self.hint}"
-        return text.replace("\n", " ")
+        return printable(text.replace("\n", " "))
+
+
+def printable(text: str) -> str:
+    """``text`` safe to show on a terminal: every character that is not printable (C0 and
+    C1 controls, ESC, DEL, bidi overrides, lone surrogates from undecodable file names)
+    is written as its Python escape, so a file or directory name cannot clear the screen
+    or set the clipboard (OSC 52). Every message passes through here."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 class UsageError(EnvshimError):

@@ -20,8 +20,13 @@ def unwrap(enc: str, identities: Sequence[Any]) -> bytes | None:
 
     if not identities:
         return None
+    from .ageheader import dearmor, problem
+
+    data = enc.encode("ascii", "replace")
+    if problem(dearmor(data)) is not None:  # before pyrage: its header parser is quadratic
+        return None
     try:
-        return pyrage.decrypt(enc.encode("ascii", "replace"), list(identities))
+        return pyrage.decrypt(data, list(identities))
     except Exception:
         return None
 

@@ -11,12 +11,10 @@ error that ``--missing-key`` may turn into a warning or a silent skip.
 
 from __future__ import annotations
 
-import base64
-import binascii
-import re
 from collections.abc import Sequence
 from pathlib import Path
 
+from ..crypto.ageheader import ARMOR_BEGIN, ARMOR_END, dearmor
 from ..errors import ConfigError, DecryptError
 
 TYPE_CHECKING = False  # not `from typing import …`: typing costs ms on every cd
@@ -27,8 +25,7 @@ if TYPE_CHECKING:
     from ..layers.base import LayerContext
     from .dotenv import Binding
 
-ARMOR_BEGIN = b"-----BEGIN AGE ENCRYPTED FILE-----"
-ARMOR_END = b"-----END AGE ENCRYPTED FILE-----"
+__all__ = ["ARMOR_BEGIN", "ARMOR_END", "MAGIC", "NoMatchingKey", "dearmor", "decrypt_bytes"]
 MAGIC = b"age-encryption.org/v1"
 
 
@@ -76,19 +73,6 @@ def is_age(data: bytes) -> bool:
     return head.startswith(ARMOR_BEGIN) or data.startswith(MAGIC)
 
 
-def dearmor(data: bytes) -> bytes:
-    """The binary age file inside the ASCII armor (only to read the header's stanzas)."""
-    text = data.strip()
-    if not text.startswith(ARMOR_BEGIN):
-        return data
-    lines = text.splitlines()
-    body = b"".join(ln.strip() for ln in lines[1:] if ln.strip() and not ln.startswith(b"-----"))
-    try:
-        return base64.b64decode(body, validate=True)
-    except (binascii.Error, ValueError):
-        return b""
-
-
 def stanza_summary(data: bytes) -> str:
     """What the header says about the recipients: counts of stanza types (no keys are stored)."""
     raw = dearmor(data)
@@ -98,6 +82,8 @@ def stanza_summary(data: bytes) -> str:
             break
         if line.startswith(b"-> "):
             kind = line[3:].split(b" ", 1)[0].decode("ascii", "replace")
+            if not _is_type_name(kind):
+                kind = "unknown"  # never show arbitrary header bytes
             if kind.endswith("-grease"):
                 continue  # random stanzas the rage/age crates add; no one's key
             counts[kind] = counts.get(kind, 0) + 1
@@ -105,6 +91,24 @@ def stanza_summary(data: bytes) -> str:
         return "the header lists no recipients"
     parts = [f"{n} {kind} recipient{'s' if n > 1 else ''}" for kind, n in counts.items()]
     return "age files do not record recipients' keys; its header has " + ", ".join(parts)
+
+
+def _is_type_name(kind: str) -> bool:
+    return 0 < len(kind) <= 40 and all(c.isascii() and (c.isalnum() or c in "._+-/") for c in kind)
+
+
+def check_header(data: bytes, path: str | Path, label: str = "") -> None:
+    """Refuse a malformed or oversized age header before pyrage reads it (its parser is
+    quadratic in the header's size); see :mod:`envshim.crypto.ageheader`."""
+    from ..crypto.ageheader import problem
+
+    reason = problem(dearmor(data))
+    if reason is not None:
+        raise DecryptError(
+            f"{label}cannot decrypt: {reason}",
+            path=path,
+            hint="the file is damaged or not an age file; restore it from git",
+        )
 
 
 def decrypt_bytes(
@@ -122,6 +126,7 @@ def decrypt_bytes(
 
     label = f"{what}: " if what else ""
     name = Path(path).name
+    check_header(data, path, label)
     # With no identity, a throwaway one still makes pyrage check the header, so a
     # damaged file is reported as damaged (and never skipped by --missing-key).
     keys = [i.identity for i in identities] or [pyrage.x25519.Identity.generate()]
@@ -158,12 +163,10 @@ def decrypt_bytes(
 
 def read_file(path: Path, ctx: LayerContext) -> list[Binding]:
     """The dotenv bindings of an age file, decrypted in memory."""
+    from ..safeio import read_regular
     from .dotenv import parse
 
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise DecryptError(f"cannot read: {exc.strerror}", path=path) from None
+    data = read_regular(path)
     if not is_age(data):
         raise DecryptError(
             "not an age file (no age header)",
@@ -181,13 +184,9 @@ def read_file(path: Path, ctx: LayerContext) -> list[Binding]:
         ) from None
     try:
         return parse(text, str(path))
-    except ConfigError as exc:
-        # the parser may quote a character of the bad line: that is plaintext here
-        message = re.sub(
-            r"^invalid dotenv line: .*$", "invalid dotenv line (expected KEY=VALUE)", exc.message
-        )
+    except ConfigError as exc:  # the parser's messages never quote the text
         raise DecryptError(
-            f"decrypted content: {message}",
+            f"decrypted content: {exc.message}",
             path=path,
             line=exc.line,
             hint="fix it with `envshim secrets edit`",

@@ -33,6 +33,25 @@ def _is_key_char(ch: str) -> bool:
     return ch.isalnum() or ch in "_.-"
 
 
+def is_shell_name(key: str) -> bool:
+    """``[A-Za-z_][A-Za-z0-9_]*`` (string code, no ``re``: this runs on every cd)."""
+    return (
+        bool(key)
+        and key.isascii()
+        and (key[0].isalpha() or key[0] == "_")
+        and key.replace("_", "a").isalnum()
+    )
+
+
+def shown_key(key: str, line: int) -> str:
+    """How a message names a binding: the key when it is a variable name, else its line.
+
+    Anything else may be content that was never meant as a name (a pasted token
+    or private key), so it is never shown.
+    """
+    return key if is_shell_name(key) else f"the key on line {line}"
+
+
 def parse(text: str, path: str = "<dotenv>") -> list[Binding]:
     """Parse ``text`` with the common dotenv rules; raise :class:`ConfigError` naming the line."""
     out: list[Binding] = []
@@ -68,11 +87,10 @@ def parse(text: str, path: str = "<dotenv>") -> list[Binding]:
         while i < n and text[i] in " \t":
             i += 1
         if not key or i >= n or text[i] != "=":
-            end = text.find("\n", k)
-            bad = text[k : n if end < 0 else end].strip()
-            what = f"expected KEY=VALUE, got {bad[:1]!r}…" if not key else f"{key!r} has no '='"
+            # never quote the line: a bare token here is often a pasted secret
+            what = "does not start with a name" if not key else "has no '='"
             raise ConfigError(
-                f"invalid dotenv line: {what}",
+                f"invalid dotenv line: line {start_line} {what}",
                 path=path,
                 line=start_line,
                 hint="write it as KEY=VALUE",
@@ -85,7 +103,7 @@ def parse(text: str, path: str = "<dotenv>") -> list[Binding]:
             j = text.find("'", i + 1)
             if j < 0:
                 raise ConfigError(
-                    f"unterminated single quote in the value of {key}",
+                    f"unterminated single quote in the value of {shown_key(key, start_line)}",
                     path=path,
                     line=start_line,
                     hint="close the quote",
@@ -99,7 +117,7 @@ def parse(text: str, path: str = "<dotenv>") -> list[Binding]:
             while True:
                 if j >= n:
                     raise ConfigError(
-                        f"unterminated double quote in the value of {key}",
+                        f"unterminated double quote in the value of {shown_key(key, start_line)}",
                         path=path,
                         line=start_line,
                         hint="close the quote",
@@ -134,7 +152,7 @@ def parse(text: str, path: str = "<dotenv>") -> list[Binding]:
             rest = text[i : n if j < 0 else j].strip()
             if rest and not rest.startswith("#"):
                 raise ConfigError(
-                    f"unexpected text after the quoted value of {key}",
+                    f"unexpected text after the quoted value of {shown_key(key, start_line)}",
                     path=path,
                     line=line,
                     hint="quote the whole value",
@@ -155,7 +173,9 @@ def parse_sops(text: str, path: str = "<dotenv>") -> list[Binding]:
         key, sep, value = raw.partition("=")
         if not sep or not key:
             raise ConfigError(
-                "invalid dotenv line: no '=' found" if not sep else "invalid dotenv line: no name",
+                f"invalid dotenv line: line {number} has no '='"
+                if not sep
+                else f"invalid dotenv line: line {number} has no name",
                 path=path,
                 line=number,
                 hint="sops dotenv files hold one KEY=VALUE per line",

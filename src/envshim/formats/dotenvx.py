@@ -13,8 +13,10 @@ one. The construction is eciesjs' defaults as dotenvx uses them:
 
 Private keys come from ``ctx.environ`` (every ``DOTENV_PRIVATE_KEY*``, each
 possibly a comma list, as dotenvx reads them) and from ``.env.keys`` next to the
-file; the one whose public key the file names is used. Plain values are literal:
-unlike dotenvx, envshim neither expands ``${VAR}`` nor runs ``$(command)``.
+file; the one whose public key the file names is used. Every value must be
+``encrypted:`` (dotenvx encrypts them all, empty ones too): a plaintext value in
+a secret file is an error naming its line, since anyone could have added it.
+Nothing is expanded or run (dotenvx would expand ``${VAR}`` and run ``$(command)``).
 """
 
 from __future__ import annotations
@@ -49,8 +51,38 @@ _TAG = 16
 
 
 def looks_like_dotenvx(text: str) -> bool:
-    """A dotenv with a ``DOTENV_PUBLIC_KEY*`` and at least one ``encrypted:`` value."""
-    return PUBLIC in text and PREFIX in text
+    """A dotenv file with at least one ``encrypted:`` *value* (quoted or not).
+
+    Comments do not count: a comment that mentions ``DOTENV_PUBLIC_KEY`` and
+    ``encrypted:`` does not make plain lines pass as dotenvx. Nor does the
+    public key line: dotenvx itself decrypts files without one.
+    """
+    if PREFIX not in text:
+        return False
+    for line in text.split("\n"):
+        line = line.lstrip(" \t\ufeff")
+        if not line or line[0] == "#":
+            continue
+        _name, sep, value = line.partition("=")
+        if sep and _encrypted(value.strip(" \t")):
+            return True
+    return False
+
+
+def _encrypted(value: str) -> bool:
+    if value[:1] in ("'", '"', "`"):
+        value = value[1:]
+    return value.startswith(PREFIX)
+
+
+def _ciphertext(value: str, quote: str) -> str:
+    """An ``encrypted:`` value as dotenvx reads it: a backtick pair is a quote, and an
+    unquoted value ends at ``#`` (base64 never holds one)."""
+    if not quote and len(value) > 1 and value[0] == value[-1] == "`":
+        value = value[1:-1]
+    if not quote:
+        value = value.split("#", 1)[0].rstrip(" \t")
+    return value
 
 
 @dataclass(frozen=True)
@@ -130,18 +162,13 @@ def _gather_keys(
     ctx.watch.append(keys_file)
     if keys_file.is_file():
         ctx.read(keys_file)
+        from ..safeio import read_regular
+
         try:
-            bindings = parse(keys_file.read_text(encoding="utf-8"), str(keys_file))
-        except ConfigError as exc:
-            # the parser may quote a character of the bad line: key material here
-            message = re.sub(
-                r"^invalid dotenv line: .*$",
-                "invalid dotenv line (expected KEY=VALUE)",
-                exc.message,
-            )
-            raise ConfigError(message, path=keys_file, line=exc.line, hint=exc.hint) from None
-        except (OSError, UnicodeDecodeError) as exc:
-            raise ConfigError(f"cannot read: {exc}", path=keys_file) from None
+            text = read_regular(keys_file).decode("utf-8")
+        except UnicodeDecodeError:
+            raise ConfigError("not UTF-8 text", path=keys_file) from None
+        bindings = parse(text, str(keys_file))  # its messages never quote the text
         for b in bindings:
             if b.key.startswith(PRIVATE):
                 found += [(f"{KEYS_FILE}: {b.key}", part) for part in b.value.split(",")]
@@ -165,13 +192,29 @@ def read_file(path: Path, ctx: LayerContext) -> list[tuple[str, str, int]]:
 
     ``DOTENV_PUBLIC_KEY*`` lines are metadata and are left out.
     """
-    from .dotenv import parse
+    from ..safeio import read_regular
+    from .dotenv import Binding, parse, shown_key
 
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise DecryptError(f"cannot read: {exc}", path=path) from None
-    bindings = parse(text, str(path))
+        text = read_regular(path).decode("utf-8")
+    except UnicodeDecodeError:
+        raise DecryptError("not UTF-8 text", path=path) from None
+    bindings = []
+    for b in parse(text, str(path)):
+        if b.key.startswith(PUBLIC):
+            bindings.append(b)
+            continue
+        value = _ciphertext(b.value, b.quote)
+        if not value.startswith(PREFIX):
+            # dotenvx encrypts every value (empty ones too): a plain one was added by hand
+            raise DecryptError(
+                f"the value of {shown_key(b.key, b.line)} is not encrypted",
+                path=path,
+                line=b.line,
+                hint="encrypt it with `dotenvx encrypt` (or move the file to sops with "
+                "`envshim init --from-dotenvx`); a secret file holds no plaintext",
+            )
+        bindings.append(Binding(b.key, value, b.line, b.quote))
     publics = {b.key: b.value.strip().lower() for b in bindings if b.key.startswith(PUBLIC)}
     encrypted = [b for b in bindings if b.value.startswith(PREFIX)]
     keys, bad = _gather_keys(path, ctx) if encrypted else ([], [])
@@ -205,15 +248,16 @@ def read_file(path: Path, ctx: LayerContext) -> list[tuple[str, str, int]]:
     for b in bindings:
         if b.key.startswith(PUBLIC):
             continue
-        if not b.value.startswith(PREFIX):
-            out.append((b.key, b.value, b.line))
-            continue
         out.append((b.key, _open(b.key, b.value, b.line, path, candidates), b.line))
     return out
 
 
 def _open(key: str, value: str, line: int, path: Path, candidates: list[PrivateKey]) -> str:
     from cryptography.exceptions import InvalidTag
+
+    from .dotenv import shown_key
+
+    key = shown_key(key, line)
 
     try:
         blob = base64.b64decode(value[len(PREFIX) :].strip(), validate=True)

@@ -1,41 +1,159 @@
 # envshim hook for zsh (precmd and chpwd). Installed with: eval "$(envshim hook zsh)"
 #
-# Fast path: same $PWD and profile, and no watched path newer than this shell's stamp
-# file: return without starting a process. Otherwise ask envshim for one script that
-# reverts the previous load and applies the new one; it is captured completely
-# before it is evaluated, so a failure applies nothing.
+# At every prompt, in pure shell (no process):
+# - nothing changed (same $PWD and profile, no watched path newer than the stamp): return;
+# - moved inside the loaded project, with no config between its root and $PWD and a
+#   result that does not depend on the directory: remember where we are;
+# - left it for a directory in no project: evaluate the script the load left in
+#   _envshim_revert (a shell variable, never exported).
+# Otherwise start envshim once: it prints one script that reverts the previous load and
+# applies the next, captured completely before it is evaluated.
 
-typeset -ga _envshim_watch
-typeset -g _envshim_stamp _envshim_key
+typeset -ga _envshim_watch _envshim_chain _envshim_names _envshim_busy _envshim_markers
+typeset -g _envshim_stamp _envshim_mstamp _envshim_key _envshim_prof _envshim_scope
+typeset -g _envshim_cwddep _envshim_revert _envshim_state _envshim_waited
+_envshim_markers=(@MARKERS@)
 
 _envshim_hook() {
   local __envshim_rc=$? __envshim_f
-  if [[ $_envshim_key == "$PWD|${ENVSHIM_ENV-}|${MISE_ENV-}" ]]; then
-    for __envshim_f in "${_envshim_watch[@]}"; do
-      if [[ $__envshim_f -nt $_envshim_stamp ]]; then
-        _envshim_load
-        return $__envshim_rc
-      fi
-    done
+  if [[ $_envshim_key != "$PWD|${ENVSHIM_ENV-}|${MISE_ENV-}" ]] && ! _envshim_moved; then
+    _envshim_load
     return $__envshim_rc
   fi
-  _envshim_load
+  for __envshim_f in "${_envshim_watch[@]}"; do
+    if [[ $__envshim_f -nt $_envshim_stamp ]]; then
+      _envshim_load
+      return $__envshim_rc
+    fi
+  done
+  # directories entered in pure shell: a file created in one since (not older than the stamp)
+  for __envshim_f in "${_envshim_chain[@]}"; do
+    if [[ ! $__envshim_f -ot $_envshim_mstamp ]]; then
+      _envshim_moved || _envshim_load
+      return $__envshim_rc
+    fi
+  done
   return $__envshim_rc
+}
+
+# $PWD or the profile changed: decide in pure shell when the result cannot differ.
+# Returns 1 when a process must decide.
+_envshim_moved() {
+  emulate -L zsh
+  local __envshim_d __envshim_n __envshim_s=$_envshim_scope
+  if [[ -z $_envshim_prof || $_envshim_prof != "${ENVSHIM_ENV-}|${MISE_ENV-}" || ! -f $_envshim_mstamp ]]; then
+    return 1
+  fi
+  if [[ ${ENVSHIM_STATE-} != "$_envshim_state" ]]; then
+    return 1 # not the state this shell's last load wrote (a child shell, or set by hand)
+  fi
+  if [[ -n $__envshim_s && ($PWD == "$__envshim_s" || $PWD == "${__envshim_s%/}"/*) ]]; then
+    if [[ $_envshim_cwddep != 0 ]]; then
+      return 1
+    fi
+    : >|"$_envshim_mstamp" || return 1
+    _envshim_chain=()
+    __envshim_d=$PWD
+    while [[ $__envshim_d != "$__envshim_s" && -n $__envshim_d ]]; do
+      for __envshim_n in "${_envshim_names[@]}"; do
+        if [[ -e $__envshim_d/$__envshim_n ]]; then
+          return 1 # config between the root and $PWD
+        fi
+      done
+      _envshim_chain+=("$__envshim_d")
+      __envshim_d=${__envshim_d%/*}
+    done
+  else
+    __envshim_d=${PWD%/}
+    while :; do
+      for __envshim_n in "${_envshim_markers[@]}"; do
+        if [[ -f $__envshim_d/$__envshim_n ]]; then
+          return 1 # a project: a process loads it (or says why not)
+        fi
+      done
+      if [[ -z $__envshim_d ]]; then
+        break
+      fi
+      __envshim_d=${__envshim_d%/*}
+    done
+    : >|"$_envshim_mstamp" || return 1
+    _envshim_leave
+    _envshim_chain=("$PWD") # a config file created here starts a project
+    if (( ${_envshim_busy[(Ie)$PWD]} )); then
+      _envshim_chain=() # not in a directory whose mtime changes all day
+    fi
+  fi
+  _envshim_key="$PWD|${ENVSHIM_ENV-}|${MISE_ENV-}"
+}
+
+# Unload in pure shell: the revert script restores each variable this shell's last load
+# set, unless it was changed by hand since, and notes each one for the summary.
+_envshim_leave() {
+  emulate -L zsh
+  local __envshim_sum= __envshim_cnt=0 __envshim_g1=0 __envshim_g2=0 __envshim_t=
+  if [[ -n $_envshim_revert ]]; then
+    eval "$_envshim_revert"
+  fi
+  _envshim_state=${ENVSHIM_STATE-}
+  _envshim_scope= _envshim_revert= _envshim_cwddep=0
+  _envshim_watch=()
+  if (( __envshim_cnt == 0 )) || [[ ${ENVSHIM_QUIET-} == 1 ]]; then
+    return 0
+  fi
+  if (( __envshim_cnt <= @SUMMARY_NAMES@ )); then
+    printf 'envshim:%s\n' "$__envshim_sum" >&2
+    return 0
+  fi
+  if (( __envshim_g1 )); then __envshim_t+=" +$__envshim_g1"; fi
+  if (( __envshim_g2 - __envshim_g1 )); then __envshim_t+=" ~$(( __envshim_g2 - __envshim_g1 ))"; fi
+  if (( __envshim_cnt - __envshim_g2 )); then __envshim_t+=" -$(( __envshim_cnt - __envshim_g2 ))"; fi
+  printf 'envshim:%s variables\n' "$__envshim_t" >&2
+}
+
+_envshim_note() {
+  __envshim_cnt=$(( __envshim_cnt + 1 ))
+  if (( __envshim_cnt <= @SUMMARY_NAMES@ )); then
+    __envshim_sum+=" $1"
+  fi
 }
 
 # The slow path: one process, its output captured completely, then evaluated.
 _envshim_load() {
   emulate -L zsh
+  local __envshim_out __envshim_d=
   _envshim_key="$PWD|${ENVSHIM_ENV-}|${MISE_ENV-}"
-  if [[ -n ${DIRENV_FILE-} && -z ${ENVSHIM_STATE-} ]]; then
-    return 0 # direnv manages this directory and nothing of ours is loaded
+  if (( ${+precmd_functions} )) && (( ${precmd_functions[(Ie)_direnv_hook]} )); then
+    __envshim_d=1 # direnv's hook is active in this shell
+    if [[ $_envshim_waited == "$_envshim_key" ]]; then
+      __envshim_d=2 # and this shell already waited for it once here
+    fi
+    # envshim's hook runs first (it unloads before direnv loads a directory on top: direnv
+    # would record envshim's values as the ones to restore) and once more last (to load
+    # after direnv unloads, when it asked to wait for it)
+    if [[ ${precmd_functions[1]} != _envshim_hook || ${precmd_functions[-1]} != _envshim_again ]]; then
+      precmd_functions=(_envshim_hook ${precmd_functions:#_envshim_(hook|again)} _envshim_again)
+    fi
+    if [[ ${chpwd_functions[1]-} != _envshim_hook || ${chpwd_functions[-1]-} != _envshim_again ]]; then
+      chpwd_functions=(_envshim_hook ${chpwd_functions:#_envshim_(hook|again)} _envshim_again)
+    fi
   fi
-  local __envshim_out
-  if __envshim_out=$(ENVSHIM_HOOK_PID=$$ "@ENVSHIM@" export zsh --hook); then
+  if __envshim_out=$(ENVSHIM_HOOK_PID=$$ ENVSHIM_DIRENV=$__envshim_d "@ENVSHIM@" export zsh --hook); then
     eval "$__envshim_out" || :
-  elif (($? > 128)); then
-    _envshim_key= # interrupted (Ctrl-C): nothing applied, try again at the next prompt
+    _envshim_prof="${ENVSHIM_ENV-}|${MISE_ENV-}"
+  else
+    if (( $? > 128 )); then
+      _envshim_key= # interrupted (Ctrl-C): nothing applied, try again at the next prompt
+    fi
+    _envshim_prof= # the next move asks envshim again
   fi
+}
+
+_envshim_again() {
+  local __envshim_rc=$?
+  if [[ -z $_envshim_key ]]; then
+    _envshim_hook
+  fi
+  return $__envshim_rc
 }
 
 autoload -Uz add-zsh-hook

@@ -43,7 +43,7 @@ def test_newcomer_doctor_names_the_missing_recipient_then_passes(tmp_path, clean
     repo.mkdir()
     git(repo, "init", "-q", "-b", "main")
     (repo / "local.env").write_text(f"DB_PASSWORD={VALUE}\n")
-    made = run_envshim("init", "--from-dotenv", "local.env", env=maintainer, cwd=repo)
+    made = run_envshim("init", "--direnv", "--from-dotenv", "local.env", env=maintainer, cwd=repo)
     assert made.returncode == 0, made.stderr
     git(repo, "add", ".")
     git(repo, "commit", "-q", "-m", "envshim")
@@ -72,7 +72,7 @@ def test_newcomer_doctor_names_the_missing_recipient_then_passes(tmp_path, clean
             "fixed": "",
         }
     ]
-    # init wrote `.envrc` (direnv is installed): the newcomer also lacks use_envshim, a --fix
+    # init wrote `.envrc` (--direnv): the newcomer also lacks use_envshim, a --fix
     assert {c["check"] for c in failed} == {"recipients", "decrypt", "direnv"}
     assert VALUE not in out.stdout + out.stderr
     assert not sops_can_decrypt(repo / "secrets.enc.env", newcomer)

@@ -30,22 +30,28 @@ SHELLS = {
 
 
 def _plan() -> hook.Plan:
-    return hook.Plan(
+    state = hook.State(root="/p\nr/^o^j", prev={"MULTI": None})
+    state.seal(b"k" * 32, {"MULTI": VALUES["MULTI"]})
+    plan = hook.Plan(
         emit={**VALUES, "GONE": None},
-        state=hook.State(root="/p\nr/^o^j", prev={"MULTI": None}, hashes={"MULTI": "ab"}),
+        state=state,
         watch=["/a path/with\n^new^line"],
         summary="envshim: +MULTI",
         notice="envshim: line one\n^x^y",
     )
+    plan.values = {"MULTI": VALUES["MULTI"]}  # the revert script compares against it
+    return plan
 
 
 @pytest.mark.parametrize("label", sorted(SHELLS))
 def test_multiline_values_survive_the_hook_script_read_as_typed_lines(label, tmp_path: Path):
     argv, shell, prelude = SHELLS[label]
     need(argv[0])
-    script = hook.render_script(shell, _plan(), "/stamp\n^dir^x/s")
-    out = tmp_path / "ENV"
+    script = hook.render_script(shell, _plan(), "/stamp\n^dir^x/s", "/stamp\n^dir^x/s-m")
+    out, left = tmp_path / "ENV", tmp_path / "LEFT"
+    # then leave in pure shell: the revert script (one line) restores what was there
     script = prelude + script + f"/usr/bin/env -0 > {out}\n"
+    script += f'_envshim_note() {{ :; }}\neval "$_envshim_revert"\n/usr/bin/env -0 > {left}\n'
     proc = subprocess.run(
         argv,
         input=script.encode(),
@@ -61,3 +67,5 @@ def test_multiline_values_survive_the_hook_script_read_as_typed_lines(label, tmp
     assert b"GONE" not in child
     assert hook.State.decode(child[b"ENVSHIM_STATE"].decode()).root == "/p\nr/^o^j"
     assert b"line one\n^x^y" in proc.stderr  # the notice, printed whole
+    after = dict(item.split(b"=", 1) for item in left.read_bytes().split(b"\0") if b"=" in item)
+    assert b"MULTI" not in after

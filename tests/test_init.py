@@ -259,7 +259,7 @@ def test_existing_files_are_never_overwritten(repo, clean_env):
     (repo / "envshim.toml").write_text('required = ["X"]\n')
     (repo / ".envrc").write_text("export FOO=1\n")
     (repo / ".gitignore").write_text("node_modules\n.env\n")
-    out = run_envshim("init", env=clean_env, cwd=repo)
+    out = run_envshim("init", "--direnv", env=clean_env, cwd=repo)
     assert out.returncode == 0, out.stderr
     assert (repo / "envshim.toml").read_text() == 'required = ["X"]\n'
     if need("direnv"):

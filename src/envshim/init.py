@@ -45,7 +45,9 @@ class Init:
     from_dotenvx: bool = False
     force: bool = False
     keep: bool = False
+    direnv: bool = False  # --direnv: write an .envrc with `use envshim`
     done: list[tuple[bool, str]] = field(default_factory=list)  # (changed, message)
+    also_commit: list[str] = field(default_factory=list)  # beyond the files every init makes
     next_steps: list[str] = field(default_factory=list)
 
     def changed(self, message: str) -> None:
@@ -265,22 +267,38 @@ _USE_ENVSHIM = re.compile(r"^\s*use\s+envshim\b", re.M)
 
 
 def step_envrc(it: Init) -> None:
-    if shutil.which("direnv") is None:
-        return
+    """An ``.envrc`` only when direnv will run it: asked for (``--direnv``), or direnv's hook
+    is active in the calling shell. Otherwise the envshim hook loads the project, and an
+    ``.envrc`` nobody runs would only mislead."""
     path = it.root / ".envrc"
     if path.exists():
         text = path.read_text(encoding="utf-8", errors="replace")
         if _USE_ENVSHIM.search(text):
             it.kept(".envrc already has `use envshim`")
+            it.also_commit.append(".envrc")
             _direnv_lib(it)
-        else:
+        elif it.direnv or _direnv_active(it):
             it.kept(".envrc exists without `use envshim`; not edited")
             it.next_steps.append("add `use envshim` to .envrc, then `direnv allow`")
         return
+    if shutil.which("direnv") is None:
+        if it.direnv:
+            raise UsageError("--direnv: direnv is not installed", hint="install direnv first")
+        return
+    if not it.direnv and not _direnv_active(it):
+        return
+    why = "--direnv" if it.direnv else "direnv's hook is active in your shell"
     create_file(path, "use envshim\n")
-    it.changed("created .envrc with `use envshim` (direnv is installed)")
+    it.changed(f"created .envrc with `use envshim` ({why})")
+    it.also_commit.append(".envrc")
     _direnv_lib(it)
     it.next_steps.append("direnv allow")
+
+
+def _direnv_active(it: Init) -> bool:
+    from .hook.who import direnv_hook_active
+
+    return shutil.which("direnv") is not None and direnv_hook_active(it.environ)
 
 
 def _direnv_lib(it: Init) -> None:

@@ -60,10 +60,14 @@ def quote_word(shell: str, word: str) -> str:
 
 
 def hook_text(shell: str) -> str:
+    from ..hook.plan import SUMMARY_NAMES
+    from ..project import ROOT_MARKERS
     from ..resources import shell_script
 
     text = shell_script(SCRIPTS[shell])
     command = " ".join(quote_word(shell, w) for w in command_words())
+    markers = " ".join(quote_word(shell, m) for m in ROOT_MARKERS)
+    text = text.replace("@MARKERS@", markers).replace("@SUMMARY_NAMES@", str(SUMMARY_NAMES))
     return text.replace('"@ENVSHIM@"', command)
 
 

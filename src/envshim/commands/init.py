@@ -15,6 +15,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="add `_.envshim = {}` to mise.toml and link the mise plugin",
     )
     parser.add_argument(
+        "--direnv",
+        action="store_true",
+        help="write an .envrc with `use envshim` (default: only when direnv's hook is active)",
+    )
+    parser.add_argument(
         "--pre-commit",
         action="store_true",
         help="install `envshim scan --staged` as a git pre-commit hook",
@@ -66,6 +71,7 @@ def run(args: argparse.Namespace) -> int:
         from_dotenvx=args.from_dotenvx,
         force=args.force,
         keep=args.keep,
+        direnv=args.direnv,
     )
     try:
         run_init(it)
@@ -80,8 +86,9 @@ def _report(it) -> None:
         lines.append("nothing changed: envshim is already set up here")
     steps = list(dict.fromkeys(it.next_steps))
     if it.any_change:
+        files = ["envshim.toml", ".sops.yaml", "secrets.enc.env", ".gitignore", *it.also_commit]
         steps.append(
-            "commit envshim.toml, .sops.yaml, secrets.enc.env and .gitignore; "
+            f"commit {', '.join(files[:-1])} and {files[-1]}; "
             "teammates run `envshim join`, then `envshim doctor`"
         )
     if steps:

@@ -26,26 +26,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _hook_view(environ: dict[str, str]) -> tuple[dict[str, Any] | None, dict[str, str]]:
     """What the hook loaded in this shell, and the environment before it."""
-    from ..hook import STATE_VAR, State, hash_key, place_environ, revert, value_hash
+    from ..hook import STATE_VAR, State, StateError, hash_key, place_environ, revert
 
-    state = State.decode(environ.get(STATE_VAR))
+    try:
+        state = State.decode(environ.get(STATE_VAR))
+    except StateError:
+        state = None
     if state is None:
         return None, environ
     key = hash_key(place_environ(environ, state))
     base = revert(environ, state, key)
     base.pop(STATE_VAR, None)
-    by_hand = sorted(
-        name
-        for name, recorded in state.hashes.items()
-        if recorded != "-"
-        and (environ.get(name) is None or value_hash(key, name, environ[name]) != recorded)
-    )
     view = {
         "root": state.root,
         "profile": state.profile,
         "keys": sorted(state.prev),
-        "changed_by_hand": by_hand,
-        "watch": [entry[0] for entry in state.watch],
+        "changed_by_hand": sorted(set(state.prev) - state.unchanged(environ, key)),
+        "direnv_manages": state.aside,
         "not_allowed_seen": state.noticed,
     }
     return view, base
@@ -79,6 +76,9 @@ def run(args: argparse.Namespace) -> int:
     }[verdict.status]
     if not trust.is_project(root):
         trust_text = "no project here"
+    from ..hook.who import who_manages  # who loads this directory in this shell, and why
+
+    manager = who_manages(str(here), str(root), environ)
     recipients = trust.new_recipients(root)
     layers: dict[str, dict[str, str]] = {}
     if resolution is not None:
@@ -96,6 +96,7 @@ def run(args: argparse.Namespace) -> int:
             "new_recipients": recipients,
             "hook": hooked,
             "hooked": hooked is not None,
+            "manager": {"who": manager.who, "reason": manager.reason},
             "keys": {layer: sorted(keys) for layer, keys in layers.items()},
             "files": [str(p) for p in resolution.files] if resolution else [],
             "watch": [str(p) for p in resolution.watch] if resolution else [],
@@ -109,6 +110,7 @@ def run(args: argparse.Namespace) -> int:
         f"profile  {','.join(resolution.profile) if resolution and resolution.profile else '(none)'}",
         f"trust    {trust_text}",
         f"shell    {_shell_line(hooked, root)}",
+        f"loads    {manager.line()}",
     ]
     if recipients:
         out.append(
@@ -136,9 +138,6 @@ def run(args: argparse.Namespace) -> int:
     if resolution is not None:
         out.append("files read:")
         out.extend(f"  {p}" for p in resolution.files)
-    if hooked and hooked["watch"]:
-        out.append("watched by the hook:")
-        out.extend(f"  {p}" for p in hooked["watch"])
     sys.stdout.write("\n".join(out) + "\n")
     return 0 if error is None else 1
 

@@ -130,3 +130,65 @@ def check(
                 path=path,
                 line=line,
             )
+        if value is not None:
+            check_string_size(key, value, path=path, line=line)
+
+
+# Linux's limits on what a command starts with (execve): each "NAME=value" string, its NUL
+# included, holds at most MAX_ARG_STRLEN bytes; all of them together, with a pointer each,
+# at most ARG_MAX (a quarter of the stack limit: 2 MiB by default). Beyond them every later
+# command fails with "Argument list too long", the hook's own included.
+MAX_ARG_STRLEN = 32 * 4096
+ARGV_ROOM = 128 * 1024  # kept free for a command line's own arguments
+
+
+def check_string_size(
+    key: str,
+    value: str,
+    *,
+    what: str | None = None,
+    path: str | None = None,
+    line: int | None = None,
+    hint: str | None = None,
+) -> None:
+    """Raise when ``key=value`` is longer than one environment string may be."""
+    if len(key) + len(value) + 2 <= MAX_ARG_STRLEN // 4:
+        return  # even at 4 bytes per character it fits: no need to encode
+    size = len(key) + _bytes(value) + 2
+    if size > MAX_ARG_STRLEN:
+        raise ConfigError(
+            f"{what or f'the value of {key}'} is {size // 1024} KiB; one environment variable "
+            "holds at most 128 KiB (the kernel's MAX_ARG_STRLEN), so nothing was applied",
+            path=path,
+            line=line,
+            hint=hint or "keep it in a file and point a variable at its path",
+        )
+
+
+def environment_size(environ: Mapping[str, str]) -> int:
+    """What ``environ`` costs in the kernel's ARG_MAX: each string with its NUL, and a pointer."""
+    return sum(len(k) + _bytes(v) + 2 + 8 for k, v in environ.items())
+
+
+def _bytes(value: str) -> int:
+    return len(value) if value.isascii() else len(value.encode("utf-8", "surrogatepass"))
+
+
+def check_environment_size(environ: Mapping[str, str]) -> None:
+    """Raise when a command could no longer be started with ``environ`` (ARG_MAX, less
+    :data:`ARGV_ROOM` for the command's arguments)."""
+    import os
+
+    try:
+        arg_max = os.sysconf("SC_ARG_MAX")
+    except (ValueError, OSError):
+        arg_max = 2 * 1024 * 1024
+    limit = max(arg_max - ARGV_ROOM, arg_max // 2)
+    size = environment_size(environ)
+    if size > limit:
+        raise ConfigError(
+            f"the environment would be {size // 1024} KiB, more than the {limit // 1024} KiB "
+            "a command can start with (the kernel's ARG_MAX less room for arguments), so "
+            "nothing was applied",
+            hint="load fewer or shorter variables",
+        )

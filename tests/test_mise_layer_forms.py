@@ -9,6 +9,7 @@ always what mise printed.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -377,3 +378,54 @@ def test_vars_and_read_file_never_hand_off(tmp_path: Path, home: Path, clean_env
     shown = run_envshim("explain", "VERSION", env=trusted(clean_env, tmp_path), cwd=tree)
     assert shown.returncode == 0, shown.stderr
     assert "mise env --json" not in shown.stdout
+
+
+# --- globs through directory symlinks ------------------------------------------------
+
+
+def _linked_tree(tmp_path: Path) -> Path:
+    """`_.file = ".env*"` over a tree with two directory symlinks to `..` (a walk that
+    follows them is exponential), one to a sibling directory, and one out of the project."""
+    proj = tmp_path / "tree" / "p"
+    (proj / "sub").mkdir(parents=True)
+    (proj / "other").mkdir()
+    (proj / "deep").mkdir()
+    (proj / "mise.toml").write_text('[env]\n_.file = ".env*"\n')
+    (proj / ".env").write_text("A=1\n")
+    (proj / "sub" / ".env.b").write_text("B=2\n")
+    (proj / "other" / ".env.c").write_text("C=3\n")
+    (proj / "sub" / "up1").symlink_to("..", target_is_directory=True)
+    (proj / "sub" / "up2").symlink_to("..", target_is_directory=True)
+    (proj / "deep" / "link").symlink_to("../other", target_is_directory=True)
+    return proj
+
+
+def test_glob_through_symlinks_to_parents_equals_mise(tmp_path: Path, home: Path, clean_env):
+    from mise_corpus import compare_native
+
+    proj = _linked_tree(tmp_path)
+    result = compare_native(proj, trusted(clean_env, tmp_path))
+    assert result == {"A": "1", "B": "2", "C": "3"}
+
+
+def test_glob_does_not_leave_the_project(tmp_path: Path, home: Path, clean_env):
+    """Documented difference: mise follows a directory symlink out of the project; envshim
+    does not, and warns naming it. Either way the walk ends at once."""
+    import time
+
+    from mise_corpus import without_mise
+    from test_mise_layer import mise_env
+
+    proj = _linked_tree(tmp_path)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / ".env.o").write_text("O=outside\n")
+    (proj / "deep" / "out").symlink_to(elsewhere, target_is_directory=True)
+    env = trusted(clean_env, tmp_path)
+    assert json.loads(mise_env(proj, env).stdout)["O"] == "outside"
+    started = time.monotonic()
+    ours = run_envshim("export", "--format", "json", env=without_mise(env), cwd=proj)
+    assert time.monotonic() - started < 10
+    assert ours.returncode == 0, ours.stderr
+    assert json.loads(ours.stdout) == {"A": "1", "B": "2", "C": "3"}
+    assert "deep/out" in ours.stderr and "symlink out of the project" in ours.stderr

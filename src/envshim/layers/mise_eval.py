@@ -474,9 +474,15 @@ class Evaluator:
         target = normalize(
             config.root, self.evaluate(item.text, config, origin.line, scope, "_.file"), self.home
         )
-        files, searched = expand_glob(target, self.ctx.root)
+        outside: list[str] = []
+        files, searched = expand_glob(target, config.root, outside)
         if searched is not None:
             self.ctx.watch.extend(Path(d) for d in searched)
+        for link in outside:
+            self.ctx.warnings.append(
+                f"{config.path}:{origin.line}: _.file {item.text!r} does not follow {link}, "
+                "a directory symlink out of the project (mise would)"
+            )
         expanding = item.expand and self.settings.shell_expand
         out: list[tuple[str, str, str, int | None, bool]] = []
         for name in files:
@@ -554,11 +560,11 @@ class Evaluator:
 
     # env_file / MISE_ENV_FILE
     def env_files(self) -> None:
-        from .mise_files import find_up, read_env_file_lenient
-
         name = self.settings.env_file
         if not name:
             return
+        from .mise_files import find_up, read_env_file_lenient
+
         for path in find_up(self.cwd, name, self.ctx.environ):
             self.ctx.watch.append(Path(path))
             if os.path.realpath(path) in self.loaded_files or not os.path.isfile(path):

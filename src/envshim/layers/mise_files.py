@@ -58,14 +58,18 @@ def normalize(config_root: str, raw: str, home: str | None) -> str:
 
 
 def expand_glob(
-    path: str, project: str | os.PathLike[str] | None = None
+    path: str,
+    project: str | os.PathLike[str] | None = None,
+    outside: list[str] | None = None,
 ) -> tuple[list[str], list[str] | None]:
     """(matching files, the directories searched) — or ([path], None) when ``path`` is no glob.
 
     The walk follows a directory symlink only when it leads to a directory inside
-    ``project`` (the project root) that is not already on the way down, so a link
-    to ``..`` or out of the project is never walked (two links to ``..`` would
-    otherwise make the walk exponential); it visits at most :data:`MAX_WALK` directories.
+    ``project`` (the root of the config that names the glob) that is not already on
+    the way down, so a link to ``..`` or out of the project is never walked (two
+    links to ``..`` would otherwise make the walk exponential; mise follows links
+    out of the project, envshim does not, and ``outside`` collects them for a
+    warning); it visits at most :data:`MAX_WALK` directories.
     """
     if "*" not in path:
         return [path], None
@@ -77,14 +81,15 @@ def expand_glob(
         root = parent
     pattern = os.path.relpath(path, root)
     searched: list[str] = [root]
-    return _walk_match(root, pattern, searched, project), searched
+    return _walk_match(root, pattern, searched, project, outside), searched
 
 
 MAX_WALK = 10000  # directories one glob may visit
 
 
-def _walk(root: str, project: str | os.PathLike[str] | None):
-    """``os.walk`` that follows directory symlinks only inside the project, never in a loop."""
+def _walk(root: str, project: str | os.PathLike[str] | None, outside: list[str] | None = None):
+    """``os.walk`` that follows directory symlinks only inside the project, never in a loop;
+    the links out of the project it leaves are appended to ``outside``."""
     inside = os.path.realpath(project if project is not None else root)
     stack = [(root, (os.path.realpath(root),))]
     visited = 0
@@ -112,25 +117,30 @@ def _walk(root: str, project: str | os.PathLike[str] | None):
         for name in sorted(dirnames, reverse=True):
             child = os.path.join(dirpath, name)
             real = os.path.realpath(child)
-            if os.path.islink(child) and (
-                real in ancestors
-                or not (real == inside or real.startswith(inside.rstrip("/") + "/"))
-            ):
-                continue  # a link back up (a loop) or out of the project
             if real in ancestors:
-                continue
+                continue  # a link back up: a loop
+            if os.path.islink(child) and not (
+                real == inside or real.startswith(inside.rstrip("/") + "/")
+            ):
+                if outside is not None:
+                    outside.append(child)
+                continue  # a link out of the project
             stack.append((child, (*ancestors, real)))
 
 
 def _walk_match(
-    root: str, pattern: str, searched: list[str], project: str | os.PathLike[str] | None = None
+    root: str,
+    pattern: str,
+    searched: list[str],
+    project: str | os.PathLike[str] | None = None,
+    outside: list[str] | None = None,
 ) -> list[str]:
     from fnmatch import fnmatchcase
 
     anchored = "/" in pattern.strip("/")
     parts = pattern.strip("/").split("/")
     out: list[str] = []
-    for dirpath, filenames in _walk(root, project):
+    for dirpath, filenames in _walk(root, project, outside):
         if dirpath != root:
             searched.append(dirpath)  # a file created here must trigger a reload
         rel_dir = os.path.relpath(dirpath, root)

@@ -41,6 +41,9 @@ def team(tmp_path: Path, clean_env: dict[str, str]) -> dict:
     run_envshim(
         "secrets", "encrypt", "plain.yaml", "-o", "secrets.enc.yaml", env=env, cwd=root, check=True
     )
+    (root / "envshim.toml").write_text("# the team's project\n")
+    # alice trusts the project: later `recipients add/rm` of hers keep her record current
+    run_envshim("allow", env=env, cwd=root, check=True)
     return {"root": root, "env": env, "members": members}
 
 
@@ -118,7 +121,7 @@ def test_add_without_access_changes_nothing(team: dict) -> None:
         env={**env, "SOPS_AGE_KEY_FILE": str(members["bob"][0])},
         cwd=root,
     )
-    assert r.returncode == 1 and "recipients add" in r.stderr
+    assert r.returncode == 1 and "envshim join" in r.stderr  # bob cannot decrypt: join first
     assert {p.name: p.read_bytes() for p in root.iterdir() if p.is_file()} == before
 
 

@@ -12,6 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from envshim.names import problem
 from test_user_support import (
     age_decrypt,
     envshim,
@@ -445,7 +446,10 @@ def test_set_prompts_without_echo_on_a_terminal(env: dict[str, str], project: Pa
 
 
 _values = st.dictionaries(
-    st.from_regex(r"[A-Za-z_][A-Za-z0-9_]{0,12}", fullmatch=True),
+    # names envshim writes: every shell's, none reserved (envshim.names)
+    st.from_regex(r"[A-Za-z_][A-Za-z0-9_]{0,12}", fullmatch=True).filter(
+        lambda name: problem(name) is None
+    ),
     st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\0"), max_size=40),
     max_size=6,
 )

@@ -3,7 +3,10 @@
 A reader sees either the old file or the new one, never half of either: the
 data goes to a temp file in the same directory, is fsynced, then renamed over
 the target (and the directory fsynced). Writers serialise on ``flock`` of a
-sibling lock file. New directories are 0700 and files 0600 unless asked.
+sibling lock file, taken before they read what they will change. Files that
+others commit (a secret file, ``.sops.yaml``) are locked through a lock file in
+the user's cache directory instead (:func:`locked_files`), so that no lock file
+lands in the repository. New directories are 0700 and files 0600 unless asked.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ import contextlib
 import fcntl
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 
 from .errors import ConfigError
@@ -41,15 +44,52 @@ def lock_path(path: Path) -> Path:
 
 
 @contextlib.contextmanager
-def locked(path: Path) -> Iterator[None]:
-    """Hold an exclusive ``flock`` on ``path``'s sibling lock file."""
+def locked(path: Path, waiting: Callable[[], None] | None = None) -> Iterator[None]:
+    """Hold an exclusive ``flock`` on ``path``'s sibling lock file.
+
+    ``waiting`` is called once when another process holds it, before blocking.
+    """
     ensure_private_dir(path.parent)
     fd = os.open(lock_path(path), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            if waiting is not None:
+                waiting()
+            fcntl.flock(fd, fcntl.LOCK_EX)
         yield
     finally:
         os.close(fd)  # closing releases the lock
+
+
+def file_lock(path: Path, environ: Mapping[str, str] | None = None) -> Path:
+    """Where the lock of a repository file lives: the user's cache directory, one name
+    per real path (the same file reached through a symlink gets the same lock)."""
+    import hashlib
+
+    from . import paths
+
+    real = os.path.realpath(path)
+    name = hashlib.sha256(os.fsencode(real)).hexdigest()[:32]
+    return paths.cache_dir(os.environ if environ is None else environ) / "locks" / name
+
+
+@contextlib.contextmanager
+def locked_files(
+    files: Iterable[Path],
+    environ: Mapping[str, str] | None = None,
+    waiting: Callable[[Path], None] | None = None,
+) -> Iterator[None]:
+    """One lock per file, all held for the block; taken in the order of their real paths,
+    so two writers of overlapping sets cannot deadlock. Locks taken in an outer block
+    (``.sops.yaml`` before the secret files) keep that order everywhere."""
+    unique = sorted({os.path.realpath(p): Path(p) for p in files}.items())
+    with contextlib.ExitStack() as stack:
+        for _real, path in unique:
+            note = (lambda p=path: waiting(p)) if waiting is not None else None
+            stack.enter_context(locked(file_lock(path, environ), note))
+        yield
 
 
 def _fsync_dir(directory: Path) -> None:

@@ -497,6 +497,10 @@ def read_dotenv(path: Path) -> list[tuple[str, str]]:
 
 
 def run_init(it: Init) -> Init:
+    from .names import check_all
+
+    if it.from_dotenv is not None:  # a name no shell can hold stops init before any write
+        check_all([k for k, _v in read_dotenv(it.from_dotenv)], path=it.from_dotenv)
     recipient = step_identity(it)
     step_options(it)
     step_mise(it)
@@ -520,6 +524,8 @@ def run_init(it: Init) -> Init:
             )
         # decrypt everything first: a missing private key stops before anything is written
         loaded = [(src, dst, read_dotenvx(src, it)) for src, dst in moves]
+        for src, _dst, vals in loaded:
+            check_all([k for k, _v in vals], path=src)
         if not any(dst == it.root / SECRETS_FILE for _s, dst, _v in loaded):
             step_secrets_file(it, it.root / SECRETS_FILE, [], "")
         for src, dst, vals in loaded:

@@ -45,17 +45,15 @@ PLAINTEXT = "values.PLAINTEXT.json"
 FORMAT_VERSION = 1
 PLAINTEXT_LABEL = "PLAINTEXT envshim user store: these values are NOT encrypted"
 
-# An id names a directory: no separators, no dot-dot, no NUL, nothing empty.
+# What every shell can hold as a name (the reserved names are checked by envshim.names).
 KEY_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 def check_key(key: str) -> str:
-    if not KEY_RE.fullmatch(key):
-        raise UsageError(
-            f"{key!r} is not a valid variable name",
-            hint="use letters, digits and '_', not starting with a digit",
-        )
-    return key
+    """``key`` if envshim may write it: a name every shell holds and nobody reserves."""
+    from .names import check
+
+    return check(key, usage=True)
 
 
 def now_iso() -> str:
@@ -379,9 +377,11 @@ class Store:
                     meta = dict(self.meta, recipients=choose_recipients(identities, self.environ))
             else:
                 values = self.read()
+            before = set(values)
             change(values)
             for key, value in values.items():
-                check_key(key)
+                if key not in before:  # a name already stored is the doctor's to report
+                    check_key(key)
                 if "\0" in value:
                     raise UsageError(
                         f"the value of {key} contains a NUL byte, which no environment can hold"

@@ -12,10 +12,13 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError
+from .secrets_write import add_flag
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -31,8 +34,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     sub.add_parser("list", help="the recipients of .sops.yaml and of each secret file")
     p = sub.add_parser("add", help="add an age or SSH public key and re-wrap every secret file")
     p.add_argument("key", metavar="AGE_OR_SSH_PUBKEY")
+    add_flag(p)
     p = sub.add_parser("rm", help="remove a key, re-wrap and rotate every secret file")
     p.add_argument("key", metavar="KEY", help="the public key (or a unique prefix of it)")
+    add_flag(p)
 
 
 def _config(ctx: Any) -> Path:
@@ -93,13 +98,27 @@ def _resolve_key(text: str, known: list[str]) -> str:
     )
 
 
-def _open_all(ctx: Any) -> list[Any]:
+def _sops_paths(ctx: Any) -> list[Path]:
+    from .secrets import all_sops_files
+
+    return all_sops_files(ctx)
+
+
+def _age_paths(ctx: Any) -> list[Path]:
+    """Every file that may be a plain age secret file of the project (any profile)."""
+    from .secrets import project_files
+
+    candidates = list(project_files(ctx)) + sorted(ctx.root.glob("secrets*.age"))
+    return list(dict.fromkeys(p.resolve() for p in candidates if p.is_file()))
+
+
+def _open_all(ctx: Any, paths: list[Path]) -> list[Any]:
     """Every sops secret file, decrypted first: nothing is written unless all of them open."""
     from ..formats.sops import open_document
-    from .secrets import all_sops_files, identities
+    from .secrets import identities
 
     ids = identities(ctx)
-    return [open_document(p, ids) for p in all_sops_files(ctx)]
+    return [open_document(p, ids) for p in paths]
 
 
 class _AgeFile:
@@ -135,15 +154,14 @@ class _AgeFile:
         return len(recipients)
 
 
-def _age_files(ctx: Any) -> list[_AgeFile]:
-    """Every plain age secret file of the project (any profile), decrypted first."""
+def _age_files(ctx: Any, paths: list[Path]) -> list[_AgeFile]:
+    """The plain age secret files among ``paths``, decrypted first."""
     from ..formats.age import ARMOR_BEGIN, decrypt_bytes, is_age
-    from .secrets import identities, project_files
+    from .secrets import identities
 
-    candidates = list(project_files(ctx)) + sorted(ctx.root.glob("secrets*.age"))
     out = []
     ids = None
-    for path in dict.fromkeys(p.resolve() for p in candidates if p.is_file()):
+    for path in paths:
         data = path.read_bytes()
         if not is_age(data[:4096]):
             continue
@@ -201,34 +219,71 @@ def _single_group(docs: list[Any]) -> None:
             )
 
 
-def _add(ctx: Any, key: str) -> int:
+@contextmanager
+def _locked_project(ctx: Any) -> Iterator[tuple[list[Path], list[Path]]]:
+    """``.sops.yaml``'s lock, then every secret file's (listed after it: no writer can add
+    one meanwhile); yields the sops and the age file paths."""
+    from .secrets_write import config_lock, file_locks
+
+    with config_lock(ctx):
+        sops_paths, age_paths = _sops_paths(ctx), _age_paths(ctx)
+        with file_locks(ctx, [*sops_paths, *age_paths]):
+            yield sops_paths, age_paths
+
+
+def _config_bytes(config: Path) -> bytes | None:
+    try:
+        return config.read_bytes()
+    except OSError:
+        return None
+
+
+def _note(ctx: Any, config: Path, old: bytes | None) -> None:
+    """This user's own change: the recipients they now have are confirmed, and a
+    ``.sops.yaml`` they had allowed stays allowed."""
+    from .. import trust
+
+    trust.note_recipients(ctx.root, trust.sops_recipients(ctx.root), ctx.environ)
+    if config.parent.resolve() == ctx.root.resolve():
+        trust.keep_allowed(ctx.root, config, old, ctx.environ)
+
+
+def _add(ctx: Any, key: str, args: argparse.Namespace) -> int:
     from ..keys import normalize_recipient, parse_recipient
     from ..sopsconfig import edit_recipients
+    from .secrets_write import confirm_recipients
 
     parse_recipient(key)
     key = normalize_recipient(key)
-    docs = _open_all(ctx)
-    _single_group(docs)
-    ages = _age_files(ctx)
     config = _config(ctx)
-    from .secrets import named_files
+    with _locked_project(ctx) as (sops_paths, age_paths):
+        docs = _open_all(ctx, sops_paths)
+        _single_group(docs)
+        ages = _age_files(ctx, age_paths)
+        confirm_recipients(ctx, args, named=key)  # the key typed here is confirmed by it
+        from .secrets import named_files
 
-    targets = [d.path for d in docs] + [a.path for a in ages]
-    edit_recipients(config, targets or named_files(ctx) or [ctx.root / "secrets.enc.env"], add=key)
-    for age_file in ages:
-        count = age_file.save(ctx)
-        sys.stderr.write(
-            f"envshim: {_rel(age_file.path, ctx)}: encrypted again for {count} recipients\n"
+        old = _config_bytes(config)
+        targets = [d.path for d in docs] + [a.path for a in ages]
+        edit_recipients(
+            config, targets or named_files(ctx) or [ctx.root / "secrets.enc.env"], add=key
         )
-    for doc in docs:
-        current = doc.md.recipients()
-        if key in current:
-            continue
-        doc.set_recipients([*current, key])
-        doc.save()
-        sys.stderr.write(
-            f"envshim: {_rel(doc.path, ctx)}: data key wrapped for {len(doc.recipients)} recipients\n"
-        )
+        _note(ctx, config, old)
+        for age_file in ages:
+            count = age_file.save(ctx)
+            sys.stderr.write(
+                f"envshim: {_rel(age_file.path, ctx)}: encrypted again for {count} recipients\n"
+            )
+        for doc in docs:
+            current = doc.md.recipients()
+            if key in current:
+                continue
+            doc.set_recipients([*current, key])
+            doc.save()
+            sys.stderr.write(
+                f"envshim: {_rel(doc.path, ctx)}: data key wrapped for "
+                f"{len(doc.recipients)} recipients\n"
+            )
     sys.stderr.write(
         f"envshim: added {key} to {_rel(config, ctx)}; commit it and the secret files\n"
     )
@@ -236,57 +291,96 @@ def _add(ctx: Any, key: str) -> int:
     return 0
 
 
-def _rm(ctx: Any, key: str) -> int:
-    from ..sopsconfig import all_rule_recipients, edit_recipients
+def _unnamed_recipients(ctx: Any, docs: list[Any], key: str, config: Path) -> list[str]:
+    """Recipients a file keeps after ``key`` goes that neither ``.sops.yaml`` nor the user's
+    own keys name: a rotation would hand them the new data key (a file's own recipient
+    list is not covered by its MAC, so a forged entry would otherwise be rewarded)."""
+    from ..keys import normalize_recipient
+    from ..sopsconfig import all_rule_recipients
+    from .secrets import identities
 
-    docs = _open_all(ctx)
-    config = _config(ctx)
-    known = list(
-        dict.fromkeys(
-            [
-                *(all_rule_recipients(config) if config.exists() else []),
-                *(r for d in docs for r in d.md.recipients()),
-            ]
-        )
-    )
-    key = _resolve_key(key, known)
-    ages = _age_files(ctx)
-    exposed: list[str] = []
+    known = {
+        normalize_recipient(r) for r in (all_rule_recipients(config) if config.exists() else [])
+    }
+    known |= {normalize_recipient(i.recipient) for i in identities(ctx)}
+    out: list[str] = []
     for doc in docs:
         if key in doc.md.recipients():
-            exposed += [f"{_rel(doc.path, ctx)}: {name}" for name in doc.names()]
-    rule_had_key = config.exists() and key in all_rule_recipients(config)
-    for age_file in ages:  # age files do not record their recipients: assume the rule's
-        if rule_had_key:
-            exposed += [f"{_rel(age_file.path, ctx)}: {name}" for name in age_file.names()]
-    inline = _inline_age_values(ctx)
-    exposed += [f"{item} (mise inline age, not re-encrypted)" for item in inline]
-    _single_group(docs)
-    for doc in docs:
-        if key in doc.md.recipients() and len(doc.md.recipients()) == 1:
-            raise ConfigError(
-                "removing this key would leave no recipient",
-                path=doc.path,
-                hint="add the new recipient first",
+            out += [
+                r
+                for r in doc.md.recipients()
+                if r != key and normalize_recipient(r) not in known and r not in out
+            ]
+    return out
+
+
+def _rm(ctx: Any, key: str, args: argparse.Namespace) -> int:
+    from ..sopsconfig import all_rule_recipients, edit_recipients
+    from .secrets_write import FLAG, confirm_recipients
+
+    config = _config(ctx)
+    with _locked_project(ctx) as (sops_paths, age_paths):
+        docs = _open_all(ctx, sops_paths)
+        known = list(
+            dict.fromkeys(
+                [
+                    *(all_rule_recipients(config) if config.exists() else []),
+                    *(r for d in docs for r in d.md.recipients()),
+                ]
             )
-    if config.exists():
-        edit_recipients(config, [d.path for d in docs] + [a.path for a in ages], remove=key)
-    for age_file in ages:
-        count = age_file.save(ctx)
-        sys.stderr.write(
-            f"envshim: {_rel(age_file.path, ctx)}: encrypted again for {count} recipients\n"
         )
-    for doc in docs:
-        remaining = [r for r in doc.md.recipients() if r != key]
-        if key not in doc.md.recipients():
-            continue
-        doc.set_recipients(remaining)
-        doc.rotate()
-        doc.save()
-        sys.stderr.write(
-            f"envshim: {_rel(doc.path, ctx)}: re-wrapped for {len(remaining)} "
-            "recipients with a new data key\n"
-        )
+        key = _resolve_key(key, known)
+        confirm_recipients(ctx, args, named=key)  # removing a stranger needs no confirmation
+        unnamed = _unnamed_recipients(ctx, docs, key, config)
+        if unnamed and not args.trust_recipients:
+            from ..trust.recipients import short
+
+            raise ConfigError(
+                "the secret files are also encrypted to "
+                + ", ".join(short(r) for r in unnamed)
+                + ", which .sops.yaml does not name; nothing was written",
+                hint=f"remove them too with `envshim recipients rm`, or repeat with {FLAG} "
+                "to keep them",
+            )
+        ages = _age_files(ctx, age_paths)
+        exposed: list[str] = []
+        for doc in docs:
+            if key in doc.md.recipients():
+                exposed += [f"{_rel(doc.path, ctx)}: {name}" for name in doc.names()]
+        rule_had_key = config.exists() and key in all_rule_recipients(config)
+        for age_file in ages:  # age files do not record their recipients: assume the rule's
+            if rule_had_key:
+                exposed += [f"{_rel(age_file.path, ctx)}: {name}" for name in age_file.names()]
+        inline = _inline_age_values(ctx)
+        exposed += [f"{item} (mise inline age, not re-encrypted)" for item in inline]
+        _single_group(docs)
+        for doc in docs:
+            if key in doc.md.recipients() and len(doc.md.recipients()) == 1:
+                raise ConfigError(
+                    "removing this key would leave no recipient",
+                    path=doc.path,
+                    hint="add the new recipient first",
+                )
+        if config.exists():
+            old = _config_bytes(config)
+            edit_recipients(config, [d.path for d in docs] + [a.path for a in ages], remove=key)
+            _note(ctx, config, old)
+        for age_file in ages:
+            count = age_file.save(ctx)
+            sys.stderr.write(
+                f"envshim: {_rel(age_file.path, ctx)}: encrypted again for {count} recipients\n"
+            )
+        for doc in docs:
+            remaining = [r for r in doc.md.recipients() if r != key]
+            if key not in doc.md.recipients():
+                continue
+            doc.set_recipients(remaining)
+            doc.rotate()
+            doc.save()
+            sys.stderr.write(
+                f"envshim: {_rel(doc.path, ctx)}: re-wrapped for {len(remaining)} "
+                "recipients with a new data key\n"
+            )
     _say_inline(inline)
     if exposed:
         lines = [
@@ -301,11 +395,13 @@ def _rm(ctx: Any, key: str) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..hardening import forbid_core_dumps
     from .secrets import project_context
 
     ctx = project_context(args)
     if args.action == "list":
         return _list(ctx)
+    forbid_core_dumps()  # add and rm decrypt every secret file
     if args.action == "add":
-        return _add(ctx, args.key)
-    return _rm(ctx, args.key)
+        return _add(ctx, args.key, args)
+    return _rm(ctx, args.key, args)

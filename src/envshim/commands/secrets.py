@@ -14,7 +14,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ..errors import ConfigError, UsageError
+from ..errors import ConfigError, DecryptError, UsageError
+from .secrets_write import add_flag
 
 NEW_FILE = "secrets.enc.env"
 
@@ -31,11 +32,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--file", "-f", metavar="FILE", help="the secret file to use (default: the project's files)"
     )
+    add_flag(parser)
     # --file may also follow the action (`secrets set KEY --file x.enc.env`)
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(
         "--file", "-f", metavar="FILE", default=argparse.SUPPRESS, help="the secret file to use"
     )
+    add_flag(common, default=argparse.SUPPRESS)
     sub = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
 
     def add(name: str, **kw: Any) -> argparse.ArgumentParser:
@@ -50,8 +53,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p.add_argument("value", nargs="?", help="'-' reads stdin; omit for a hidden prompt")
     p = add("rm", help="remove one key")
     p.add_argument("key")
-    p = add("edit", help="edit a secret file in $VISUAL/$EDITOR")
-    p.add_argument("path", nargs="?", metavar="FILE")
+    # not add(): its FILE is the positional, described once (--file still works, unlisted)
+    p = sub.add_parser("edit", help="edit a secret file in $VISUAL/$EDITOR")
+    p.add_argument("--file", "-f", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+    p.add_argument(
+        "path",
+        nargs="?",
+        metavar="FILE",
+        help="the secret file to edit (default: the project's secret file)",
+    )
     p = add("encrypt", help="encrypt a plaintext dotenv/yaml/json file into a sops file")
     p.add_argument("path", metavar="FILE")
     p.add_argument("--output", "-o", metavar="OUT", help="default: NAME.enc.EXT next to FILE")
@@ -278,8 +288,25 @@ def _open_any(path: Path, ids: list[Any]) -> Any:
     return sops.empty_document(path, _rule_for(path))
 
 
+def _profile_file(ctx: Any) -> Path:
+    return ctx.root / NEW_FILE.replace("secrets.", f"secrets.{ctx.profiles[-1]}.", 1)
+
+
+def write_candidates(args: argparse.Namespace, ctx: Any) -> list[Path]:
+    """Every file :func:`target_for_write` may read or create: their locks come first."""
+    explicit = _explicit(args, ctx)
+    if explicit is not None:
+        return [explicit]
+    out = [*project_files(ctx), *named_files(ctx), ctx.root / NEW_FILE]
+    if getattr(args, "env", None) and ctx.profiles:
+        out.append(_profile_file(ctx))
+    return out
+
+
 def target_for_write(args: argparse.Namespace, ctx: Any, key: str | None) -> tuple[Path, Any]:
-    """The file to change and its open document (a new empty one if it does not exist)."""
+    """The file to change and its open document (a new empty one if it does not exist).
+
+    Call it holding the locks of :func:`write_candidates`."""
     from ..formats import sops
     from ..formats.sops import is_sops_file
 
@@ -299,7 +326,7 @@ def target_for_write(args: argparse.Namespace, ctx: Any, key: str | None) -> tup
         for path, doc in reversed(docs):
             if f".{profile}." in path.name:
                 return path, doc
-        path = ctx.root / NEW_FILE.replace("secrets.", f"secrets.{profile}.", 1)
+        path = _profile_file(ctx)
         return path, sops.empty_document(path, _rule_for(path))
     if docs:
         return docs[0]
@@ -309,18 +336,27 @@ def target_for_write(args: argparse.Namespace, ctx: Any, key: str | None) -> tup
 
 
 def _set(args: argparse.Namespace, ctx: Any) -> int:
+    from .. import names
+    from .secrets_write import config_lock, confirm_recipients, file_locks, note_names
+
+    names.check(args.key, usage=True)
+    confirm_recipients(ctx, args)
     value = _read_value(args)
     if "\x00" in value:
         raise UsageError("a value cannot contain a NUL byte")
-    path, doc = target_for_write(args, ctx, args.key)
-    if doc.store == "dotenv" and "\\n" in value:
-        raise UsageError(
-            "sops dotenv files cannot hold a literal backslash-n; use a yaml or json file"
-        )
-    new_file = not path.exists()
-    doc.set(args.key, value)
-    doc.save()
+    with config_lock(ctx), file_locks(ctx, write_candidates(args, ctx)):
+        path, doc = target_for_write(args, ctx, args.key)
+        if doc.store == "dotenv" and "\\n" in value:
+            raise UsageError(
+                "sops dotenv files cannot hold a literal backslash-n; use a yaml or json file"
+            )
+        new_file = not path.exists()
+        new_key = args.key not in doc.names()
+        doc.set(args.key, value)
+        doc.save()
     sys.stderr.write(f"envshim: set {args.key} in {path}\n")
+    if new_key:
+        note_names(ctx, path, [args.key])
     if new_file:
         _say_recipients(doc.recipients() if doc.store == "age" else doc.md.recipients())
     return 0
@@ -332,21 +368,50 @@ def _say_recipients(recipients: list[str]) -> None:
 
 
 def _rm(args: argparse.Namespace, ctx: Any) -> int:
-    path, doc = target_for_write(args, ctx, args.key)
-    if args.key not in doc.names():
-        raise ConfigError(
-            f"{args.key} is not in this file",
-            path=path,
-            hint="`envshim secrets list` shows the keys and their files",
-        )
-    doc.remove(args.key)
-    doc.save()
+    from .secrets_write import config_lock, confirm_recipients, file_locks
+
+    confirm_recipients(ctx, args)
+    with config_lock(ctx), file_locks(ctx, write_candidates(args, ctx)):
+        path, doc = target_for_write(args, ctx, args.key)
+        if args.key not in doc.names():
+            raise ConfigError(
+                f"{args.key} is not in this file",
+                path=path,
+                hint="`envshim secrets list` shows the keys and their files",
+            )
+        doc.remove(args.key)
+        doc.save()
     sys.stderr.write(f"envshim: removed {args.key} from {path}\n")
     return 0
 
 
-def _encrypt(args: argparse.Namespace, ctx: Any) -> int:
+def _plain_names(text: str, src: Path, out: Path, rule: Any) -> list[tuple[str, int | None]]:
+    """The names a new sops file made from ``text`` would hold, with their lines in ``src``."""
     from ..formats import sops
+
+    try:
+        store = sops.store_for(out)
+    except DecryptError:
+        store = "binary"  # as sops: an unknown extension is the binary store
+    if store == "binary":  # one blob; the team layer reads it as dotenv when it parses
+        from ..formats.dotenv import parse
+
+        try:
+            return [(b.key, b.line) for b in parse(text, str(src))]
+        except ConfigError:
+            return []
+    branches = sops.load_plain_branches(store, text, src)
+    doc = sops.new_document(out, store, branches, rule)
+    starts = {}  # a dotenv line's name, for the stores that keep no line numbers
+    for number, raw in enumerate(text.splitlines(), 1):
+        starts.setdefault(raw.split("=", 1)[0], number)
+    return [(name, line or starts.get(name)) for name, _value, line in doc.values()]
+
+
+def _encrypt(args: argparse.Namespace, ctx: Any) -> int:
+    from .. import names
+    from ..formats import sops
+    from .secrets_write import config_lock, confirm_recipients, file_locks, note_names
 
     src = Path(args.path)
     src = src if src.is_absolute() else ctx.cwd / src
@@ -363,29 +428,36 @@ def _encrypt(args: argparse.Namespace, ctx: Any) -> int:
             if src.suffix
             else src.with_name(src.name + ".enc.env")
         )
-    if out.exists():
-        raise ConfigError(
-            "already exists; not overwriting it",
-            path=out,
-            hint="use `envshim secrets edit` to change it, or choose another -o",
-        )
     if sops.is_sops_file(src):
         raise ConfigError("already a sops file", path=src, hint="use `envshim secrets edit`")
-    if out.suffix == ".age":  # a plain age file holding the dotenv text
-        from ..formats.age_write import AgeDocument
-
-        doc = AgeDocument.empty(out)
-        try:
-            doc.replace_plaintext(src.read_text(encoding="utf-8"))
-        except UnicodeDecodeError:
+    confirm_recipients(ctx, args)
+    try:
+        text = src.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise ConfigError("not UTF-8 text", path=src, hint="secret files hold text") from None
+    with config_lock(ctx), file_locks(ctx, [out]):
+        if out.exists():
             raise ConfigError(
-                "not UTF-8 text", path=src, hint="age secret files hold dotenv text"
-            ) from None
-        _say_recipients(doc.save())
-    else:
-        rule = _rule_for(out)
-        sops.encrypt_plaintext(src, out, rule)
-        _say_recipients([r for group in rule.groups for r in group])
+                "already exists; not overwriting it",
+                path=out,
+                hint="use `envshim secrets edit` to change it, or choose another -o",
+            )
+        if out.suffix == ".age":  # a plain age file holding the dotenv text
+            from ..formats.age_write import AgeDocument
+
+            doc = AgeDocument.empty(out)
+            doc.replace_plaintext(text)
+            found = [(name, line) for name, _value, line in doc.values()]
+            names.check_all([n for n, _l in found], path=src, lines=dict(found))
+            recipients = doc.save()
+        else:
+            rule = _rule_for(out)
+            found = _plain_names(text, src, out, rule)
+            names.check_all([n for n, _l in found], path=src, lines=dict(found))
+            sops.encrypt_plaintext(src, out, rule)
+            recipients = [r for group in rule.groups for r in group]
+    _say_recipients(recipients)
+    note_names(ctx, out, [n for n, _l in found])
     sys.stderr.write(
         f"envshim: wrote {out}; now delete the plaintext {src.name} (and if it was ever "
         "committed, purge it from git history and rotate its values)\n"
@@ -394,6 +466,9 @@ def _encrypt(args: argparse.Namespace, ctx: Any) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..hardening import forbid_core_dumps
+
+    forbid_core_dumps()  # every action may hold decrypted values
     ctx = project_context(args)
     action = args.action
     if action == "list":

@@ -427,6 +427,9 @@ def do_import(args: argparse.Namespace, project: ProjectLink) -> int:
     incoming = read_source(path, kind, warnings)
     for w in warnings:
         _err(f"warning: {w}")
+    from ..names import check_all
+
+    check_all(incoming, path=path)
     store.update(lambda values: values.update(incoming), root=project.root, create=True)
     _keep_names(project, store, list(incoming))
     _err(
@@ -486,7 +489,8 @@ def do_edit(args: argparse.Namespace, project: ProjectLink) -> int:
             return 1
         edited = _parse_edited(path)
     for key in edited:
-        check_key(key)
+        if key not in original:  # a name already stored is the doctor's to report
+            check_key(key)
     changed = {k: v for k, v in edited.items() if original.get(k) != v}
     removed = [k for k in original if k not in edited]
     if not changed and not removed:

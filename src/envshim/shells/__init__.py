@@ -24,6 +24,11 @@ _RENDERERS = {
     "dotenv": ("dotenv", "DotenvRenderer"),
     "github": ("github", "GithubRenderer"),
     "k8s": ("k8s", "K8sRenderer"),
+    "nu": ("nushell", "NushellRenderer"),
+    "nushell": ("nushell", "NushellRenderer"),
+    "elvish": ("elvish", "ElvishRenderer"),
+    "tcsh": ("tcsh", "TcshRenderer"),
+    "xonsh": ("xonsh", "XonshRenderer"),
 }
 
 FORMATS = sorted(_RENDERERS)

@@ -132,6 +132,13 @@ def check(
             )
         if value is not None:
             check_string_size(key, value, path=path, line=line)
+            holds = getattr(renderer, "check_value", None)
+            if holds is not None:  # what one shell cannot hold (tcsh: a line break)
+                try:
+                    holds(key, value)
+                except ConfigError as exc:
+                    exc.path, exc.line = path, line
+                    raise
 
 
 # Linux's limits on what a command starts with (execve): each "NAME=value" string, its NUL

@@ -86,3 +86,18 @@ def unload_ipython_extension(ipython: Any) -> None:
     from .integrations.ipython import unload_ipython_extension as _unload
 
     _unload(ipython)
+
+
+def _load_xontrib_(xsh: Any, **kwargs: Any) -> dict[str, Any]:
+    """``xontrib load envshim`` (in ~/.xonshrc): load projects on ``cd``, in-process
+    (envshim.integrations.xonsh). No entry point, so nothing loads unless asked."""
+    from .integrations.xonsh import _load_xontrib_ as _load
+
+    return _load(xsh, **kwargs)
+
+
+def _unload_xontrib_(xsh: Any, **kwargs: Any) -> dict[str, Any]:
+    """``xontrib unload envshim``: the project's variables go back as they were."""
+    from .integrations.xonsh import _unload_xontrib_ as _unload
+
+    return _unload(xsh, **kwargs)

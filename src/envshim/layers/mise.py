@@ -26,8 +26,9 @@ from ..merge import Merger
 from ..model import MISE, Origin
 from ..parsecache import ParseCache
 from .mise_config import CACHE_NAMESPACE, MiseConfig, config_root, read_config
+from .mise_directives import DIRECTIVE_KEYS, Blocked, Where, directive_items
 from .mise_discovery import discover, global_root
-from .mise_eval import DIRECTIVE_KEYS, Blocked, Evaluator, Where, directive_items
+from .mise_eval import Evaluator
 from .mise_settings import early_settings, late_settings
 from .mise_template import check_template, needs_template
 

@@ -34,14 +34,21 @@ Rules measured against mise 2026.9.15 (``env_directive/mod.rs``):
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Mapping
-from pathlib import Path
 
 from ..errors import ConfigError, MissingRequiredError
 from ..merge import Merger
 from ..model import MISE, Origin
 from .mise_config import EnvTable, MiseConfig
+from .mise_directives import (
+    DIRECTIVE_KEYS,
+    SKIP,
+    Blocked,
+    Where,
+    directive_items,
+    tools_marked,
+)
+from .mise_loading import FileLoading
 from .mise_redact import Tracker
 from .mise_settings import Settings
 from .mise_template import (
@@ -60,74 +67,9 @@ if TYPE_CHECKING:
 
     from .base import LayerContext
 
-DIRECTIVE_KEYS = ("_", "mise")  # `mise` is mise's deprecated spelling of `_`
 _VALUE_KEYS = frozenset(
     {"value", "default", "required", "age", "redact", "tools", "format", "expand"}
 )
-_ITEM_KEYS = ("path", "value", "values", "paths")
-
-
-class Where:
-    __slots__ = ("construct", "line", "path")
-
-    def __init__(self, path: str, line: int | None, construct: str) -> None:
-        self.path, self.line, self.construct = path, line, construct
-
-
-class Blocked(Exception):
-    """A construct envshim does not evaluate (``exec()``, ``_.source`` …) was reached."""
-
-    def __init__(self, where: Where) -> None:
-        super().__init__(where.construct)
-        self.where = where
-
-
-class Skip:
-    """Marker: the entry sets nothing (a satisfied default, a required check, a skipped key)."""
-
-
-SKIP: Any = Skip()
-
-
-class Item:
-    """One path of a ``_.file``/``_.path`` directive, with its options."""
-
-    __slots__ = ("expand", "redact", "text", "tools")
-
-    def __init__(self, text: str, opts: Mapping[str, Any]) -> None:
-        self.text = text
-        redact = opts.get("redact")
-        self.redact: bool | None = redact if isinstance(redact, bool) else None
-        self.tools = opts.get("tools") is True
-        self.expand = opts.get("expand") is True
-
-
-def directive_items(name: str, arg: Any, path: str, line: int | None) -> list[Item]:
-    """mise's forms of ``_.file``/``_.path``: a string, a table with ``path`` (or the
-    deprecated ``value``; for a list also ``values``/``paths``), or an array of those."""
-    out: list[Item] = []
-    for entry in arg if isinstance(arg, list) else [arg]:
-        if isinstance(entry, str):
-            out.append(Item(entry, {}))
-            continue
-        given = [k for k in _ITEM_KEYS if k in entry] if isinstance(entry, dict) else []
-        value = entry[given[0]] if len(given) == 1 else None
-        if isinstance(value, str) and given[0] in ("path", "value"):
-            out.append(Item(value, entry))
-        elif isinstance(value, list) and value and all(isinstance(v, str) for v in value):
-            out.extend(Item(v, entry) for v in value)
-        else:
-            raise ConfigError(
-                f"_.{name} takes a path, {{ path = … }}, {{ path = [ … ] }} or an array of them",
-                path=path,
-                line=line,
-                hint=f'_.{name} = ["a", {{ path = "b", redact = true }}]',
-            )
-    return out
-
-
-def tools_marked(value: Any) -> bool:
-    return isinstance(value, dict) and value.get("tools") is True
 
 
 def _redact(spec: Mapping[str, Any]) -> bool | None:
@@ -135,7 +77,7 @@ def _redact(spec: Mapping[str, Any]) -> bool | None:
     return value if isinstance(value, bool) else None
 
 
-class Evaluator:
+class Evaluator(FileLoading):
     def __init__(
         self,
         ctx: LayerContext,
@@ -414,164 +356,6 @@ class Evaluator:
                 f"(write ${{{name}:-}} for an empty default)"
             )
         return text
-
-    def read_file(self, config: MiseConfig, rel: str) -> str:
-        """``read_file(path=…)``: relative to the config file's own directory, read as it is."""
-        if self.settings.safe:
-            raise TemplateError("read_file() is disabled in safe mode (MISE_SAFE)")
-        from ..tomlread import decode_utf8
-
-        path = os.path.join(os.path.dirname(config.name), rel)
-        try:
-            data = self.ctx.read_bytes(path)
-        except FileNotFoundError:
-            self.ctx.watch.append(Path(path))
-            raise TemplateError(f"read_file: {path} does not exist") from None
-        return decode_utf8(path, data)
-
-    # _.path
-    def path_directive(
-        self, items: list[Item], config: MiseConfig, scope: Scope, origin: Origin
-    ) -> list[str]:
-        from .mise_files import normalize
-
-        out: list[str] = []
-        for item in items:
-            text = self.evaluate(item.text, config, origin.line, scope, "_.path")
-            for part in reversed(text.split(":")):  # mise adds a:b as b, a
-                if part:
-                    out.append(normalize(config.root, part, self.home))
-        return out
-
-    # _.file
-    def file_directive(
-        self, items: list[Item], config: MiseConfig, scope: Scope, origin: Origin
-    ) -> None:
-        for item in items:
-            env = self.merger.current() if item.expand else {}
-            for name, key, value, line, secret in self.file_bindings(
-                item, config, scope, origin, env
-            ):
-                via = f"_.file in {config.path}:{origin.line}"
-                self.merger.set(
-                    key, value, Origin(MISE, name, line, via), secret=secret or item.redact is True
-                )
-                self.redaction.assigned(key, item.redact)
-
-    def file_bindings(
-        self,
-        item: Item,
-        config: MiseConfig,
-        scope: Scope,
-        origin: Origin,
-        env: dict[str, str],
-    ) -> list[tuple[str, str, str, int | None, bool]]:
-        """``(file, key, value, line, secret)`` for every variable one ``_.file`` path sets.
-        ``env`` is the environment so far (only used with ``expand = true``, which adds
-        each file's values to it for the next one)."""
-        from .mise_files import expand_glob, normalize
-
-        target = normalize(
-            config.root, self.evaluate(item.text, config, origin.line, scope, "_.file"), self.home
-        )
-        outside: list[str] = []
-        files, searched = expand_glob(target, config.root, outside)
-        if searched is not None:
-            self.ctx.watch.extend(Path(d) for d in searched)
-        for link in outside:
-            self.ctx.warnings.append(
-                f"{config.path}:{origin.line}: _.file {item.text!r} does not follow {link}, "
-                "a directory symlink out of the project (mise would)"
-            )
-        expanding = item.expand and self.settings.shell_expand
-        out: list[tuple[str, str, str, int | None, bool]] = []
-        for name in files:
-            path = Path(name)
-            if searched is None and not path.is_file():
-                self.ctx.watch.append(path)
-                raise ConfigError(
-                    f"_.file {item.text!r}: {name} does not exist",
-                    path=config.path,
-                    line=origin.line,
-                    hint='create it, or write a glob such as ".env*" to make it optional '
-                    "(mise skips a missing file silently)",
-                )
-            self.loaded_files.add(os.path.realpath(name))
-            bindings, secret = self.read_bindings(name, config, origin, expanding, env)
-            for key, value, line in bindings:
-                if expanding:
-                    env[key] = value
-                out.append((name, key, value, line, secret))
-        return out
-
-    def read_bindings(
-        self,
-        name: str,
-        config: MiseConfig,
-        origin: Origin,
-        expanding: bool,
-        env: dict[str, str],
-    ) -> tuple[list[tuple[str, str, int | None]], bool]:
-        from .mise_files import read_env_file, sops_kind
-
-        kind = sops_kind(name)
-        if kind is not None:
-            from .mise_sops import read_sops_file
-
-            bindings = read_sops_file(name, kind, self.ctx, self.settings, config, origin)
-            return self.expand_structured(bindings, config, origin, expanding, env), True
-        data = self.ctx.read_bytes(name)  # through the trust gate
-        # with expand = true mise seeds a dotenv file with the whole environment so far
-        seed = env if expanding else None
-        try:
-            bindings = read_env_file(name, self.ctx.environ, data, seed)
-        except Unsupported as exc:
-            raise Blocked(Where(config.name, origin.line, exc.construct)) from None
-        if os.path.splitext(name)[1] in (".json", ".yaml", ".toml"):
-            bindings = self.expand_structured(bindings, config, origin, expanding, env)
-        return bindings, False
-
-    def expand_structured(
-        self,
-        bindings: list[tuple[str, str, int | None]],
-        config: MiseConfig,
-        origin: Origin,
-        expanding: bool,
-        env: dict[str, str],
-    ) -> list[tuple[str, str, int | None]]:
-        """``expand = true`` on json/yaml/toml: each value ``$``-expanded against the
-        environment so far, the earlier files of the directive and the earlier keys."""
-        if not expanding:
-            return bindings
-        local = dict(env)
-        look = local.get
-        out = []
-        for key, value, line in bindings:
-            undefined: list[str] = []
-            value = expand(value, look, undefined)
-            for missing in dict.fromkeys(undefined):
-                self.ctx.warnings.append(
-                    f"{config.path}:{origin.line}: {key} uses ${missing}, which is not defined "
-                    "and is left as written"
-                )
-            local[key] = value
-            out.append((key, value, line))
-        return out
-
-    # env_file / MISE_ENV_FILE
-    def env_files(self) -> None:
-        name = self.settings.env_file
-        if not name:
-            return
-        from .mise_files import find_up, read_env_file_lenient
-
-        for path in find_up(self.cwd, name, self.ctx.environ):
-            self.ctx.watch.append(Path(path))
-            if os.path.realpath(path) in self.loaded_files or not os.path.isfile(path):
-                continue
-            data = self.ctx.read_bytes(path)
-            for key, value, line in read_env_file_lenient(path, self.ctx.environ, data, self.ctx):
-                self.merger.set(key, value, Origin(MISE, path, line, "env_file"))
 
     def check_required(self) -> None:
         missing = [

@@ -329,18 +329,17 @@ def read_env_file_lenient(
 
 
 def find_up(cwd: str, name: str, environ: Mapping[str, str]) -> list[str]:
-    """Every ``name`` from the root down to ``cwd`` (mise's FindUp, the closest last)."""
+    """Every place ``name`` may be, from the root down to ``cwd`` (mise's FindUp: the
+    closest last); the caller reads the ones that exist and watches all of them."""
     from .mise_settings import expand_home
 
     name = expand_home(name, environ)
     if os.path.isabs(name):
-        return [name] if os.path.isfile(name) else []
+        return [name]
     found = []
     d = os.path.normpath(cwd)
     while True:
-        candidate = os.path.join(d, name)
-        if os.path.isfile(candidate):
-            found.append(candidate)
+        found.append(os.path.join(d, name))
         parent = os.path.dirname(d)
         if parent == d:
             break

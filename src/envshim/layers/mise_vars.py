@@ -19,17 +19,15 @@ from __future__ import annotations
 from ..errors import MissingRequiredError
 from ..model import MISE, Origin
 from .mise_config import EnvTable, MiseConfig
-from .mise_eval import (
+from .mise_directives import (
     DIRECTIVE_KEYS,
     SKIP,
     Blocked,
-    Evaluator,
     Where,
-    check_table,
     directive_items,
-    no_value,
     tools_marked,
 )
+from .mise_eval import Evaluator, check_table, no_value
 
 TYPE_CHECKING = False  # not `from typing import …`: typing costs ms on every cd
 if TYPE_CHECKING:

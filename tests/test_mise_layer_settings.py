@@ -258,3 +258,28 @@ def test_safe_mode_read_file_in_a_global_config_is_an_error(tmp_path: Path, home
     ours = run_envshim("export", "--format", "json", env=without_mise(env), cwd=proj)
     assert ours.returncode == 1 and ours.stdout == ""
     assert "config.toml:2" in ours.stderr and "safe mode" in ours.stderr
+
+
+def test_new_inputs_are_watched(tmp_path: Path, home: Path, clean_env):
+    """A .miserc.toml, a read_file() target and an env_file can each change the result:
+    the hook's watch list names them, also where they do not exist yet."""
+    from envshim.resolve import resolve
+
+    proj = tmp_path / "proj"
+    (proj / "sub").mkdir(parents=True)
+    (proj / "mise.toml").write_text(
+        '[settings]\nenv_file = ".env.local"\n[env]\nV = "{{ read_file(path=\'v.txt\') }}"\n'
+    )
+    (proj / "v.txt").write_text("1\n")
+    resolution = resolve(proj / "sub", environ=clean_env)
+    assert resolution.vars["V"].value == "1\n"
+    watched = {str(p) for p in resolution.watch}
+    for path in (
+        proj / "sub" / ".miserc.toml",
+        proj / ".miserc.toml",
+        proj / ".config" / "miserc.toml",
+        proj / "v.txt",
+        proj / "sub" / ".env.local",
+        proj / ".env.local",
+    ):
+        assert str(path) in watched, path

@@ -43,20 +43,17 @@ def _yaml() -> Any:
 
 def load(path: Path) -> Any:
     """The parsed config (ruamel round-trip objects); a damaged file is a one-line error."""
-    from ruamel.yaml.error import YAMLError
-
-    from .yamlread import yaml_error
+    from .safeio import read_regular
+    from .yamlread import load_all
 
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_regular(path).decode("utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(
             f"cannot read ({type(exc).__name__})", path=path, hint="check the file"
         ) from None
-    try:
-        data = _yaml().load(text)
-    except YAMLError as exc:
-        raise yaml_error(exc, path) from None
+    docs = load_all(_yaml(), text, path)  # errors quote nothing; aliases bounded
+    data = docs[0] if docs else None
     if data is None:
         data = {}
     if not isinstance(data, dict):
@@ -123,12 +120,14 @@ def matching_rule(config: Path, data: Any, file: Path) -> Any | None:
         regex = rule.get("path_regex")
         if not regex:
             return rule
+        from .linear_regex import RegexError, compile_linear
+
         try:
-            if re.search(str(regex), rel):
+            if compile_linear(str(regex)).search(rel):  # Go's semantics, linear time
                 return rule
-        except re.error:
+        except RegexError as exc:
             raise ConfigError(
-                "path_regex is not a valid regular expression",
+                f"path_regex is not a valid regular expression ({exc})",
                 path=config,
                 line=_rule_line(rule),
                 hint="fix the regex",

@@ -14,7 +14,6 @@ One store per format, as sops has them (``sops_dotenv``, ``sops_yaml``,
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 from ..errors import ConfigError, DecryptError
@@ -37,8 +36,10 @@ _MARKERS = (
 
 
 def _read_text(path: Path) -> str:
+    from ..safeio import read_regular
+
     try:
-        data = path.read_bytes()
+        data = read_regular(path)  # a regular file of bounded size, or a one-line error
     except OSError as exc:
         raise ConfigError(
             f"cannot read ({exc.strerror or type(exc).__name__})",
@@ -67,9 +68,11 @@ def _sniff(text: str) -> str | None:
 
 def is_sops_file(path: Path) -> bool:
     """Whether ``path`` holds sops metadata (a cheap text check, no parsing)."""
+    from ..safeio import read_regular
+
     try:
-        text = Path(path).read_bytes()[: 1 << 20].decode("utf-8", "replace")
-    except OSError:
+        text = read_regular(path)[: 1 << 20].decode("utf-8", "replace")
+    except (OSError, ConfigError):
         return False
     return _sniff(text) is not None
 
@@ -253,6 +256,42 @@ class SopsDocument:
                 name = self._name(names)
                 out.append((name, display(value), self._line(name, container, k)))
         return out
+
+    def authenticated_values(self) -> list[tuple[str, str, int | None]]:
+        """:meth:`values`, refusing an unauthenticated empty value that blanks another.
+
+        sops writes an empty value as it is (its cipher has nothing to encrypt) and
+        hashes nothing for it, so neither ciphertext nor MAC vouches for it: anyone
+        can append ``TOKEN=`` to a sops file without a key. Loaded as sops loads it,
+        such a line would blank the secret written above it, so a key that appears
+        again with an empty value at a position the file's rules encrypt is an
+        error. (A lone empty value loads as sops loads it; names that take over a
+        shell, such as ``PATH``, never come from a secret file at all.)
+        """
+        from .sops_tree import is_empty
+
+        values = self.values()
+        if len(values) != len(self.leaves):  # both walk the same tree: never, but fail closed
+            raise DecryptError(
+                "the file's values could not be matched to their checks",
+                path=self.path,
+                hint="restore the file from git",
+            )
+        seen: set[str] = set()
+        for (name, _value, line), leaf in zip(values, self.leaves, strict=True):
+            if name in seen and leaf.encrypted and is_empty(leaf.value):
+                from .sops_tree import shown_name
+
+                raise DecryptError(
+                    f"{shown_name(leaf.names)} appears again with an empty value, which sops "
+                    "neither encrypts nor covers by its MAC (it would blank the value above)",
+                    path=self.path,
+                    line=line,
+                    hint="anyone can add such a line without a key; remove it, "
+                    "or restore the file from git",
+                )
+            seen.add(name)
+        return values
 
     def _name(self, names: list[str | int]) -> str:
         if self.store == "ini":
@@ -515,9 +554,14 @@ def open_document(path: Path, identities: list[Identity]) -> SopsDocument:
     md = parse_metadata(meta, str(path))
     key = recover_data_key(md, identities, path)
     stash: dict[Any, bytes] = {}
-    computed, leaves = decrypt_branches(
-        branches, md, key, str(path), skip_top=_skip_top(store), stash=stash
-    )
+    try:
+        computed, leaves = decrypt_branches(
+            branches, md, key, str(path), skip_top=_skip_top(store), stash=stash
+        )
+    except RecursionError:
+        raise DecryptError(
+            "nested too deeply to read", path=path, hint="flatten the structure"
+        ) from None
     check_mac(md, key, computed, str(path))
     return SopsDocument(path, store, branches, md, key, leaves, lines, stash)
 
@@ -538,7 +582,7 @@ def decrypt_file(path: Path, identities: list[Identity]) -> list[tuple[str, str,
             return [(b.key, b.value, b.line) for b in parse(blob, str(path))]
         except ConfigError:
             return [("data", blob, None)]
-    return doc.values()
+    return doc.authenticated_values()
 
 
 def key_names(path: Path) -> list[tuple[str, int | None]]:
@@ -628,9 +672,11 @@ def new_document(path: Path, store: str, branches: list[Any], rule: CreationRule
         version="",
     )
     if rule.rule[0].endswith("regex"):
+        from ..linear_regex import RegexError
+
         try:
             md.compile_rule()
-        except re.error:
+        except RegexError:
             raise ConfigError(
                 f"{rule.rule[0]} is not a valid regular expression", hint="fix it in .sops.yaml"
             ) from None

@@ -38,6 +38,10 @@ def load(text: str, path: str) -> tuple[dict[str, Any], dict[str, Any] | None, d
         raise ConfigError(
             f"invalid JSON: {exc.msg}", path=path, line=exc.lineno, hint="fix the JSON syntax"
         ) from None
+    except RecursionError:
+        raise ConfigError(
+            "invalid JSON: nested too deeply", path=path, hint="flatten the structure"
+        ) from None
     if not isinstance(data, dict):
         raise ConfigError(
             "a sops JSON file must hold an object at the top",

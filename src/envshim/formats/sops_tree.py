@@ -13,7 +13,6 @@ indices, flattened with ``__`` for the environment).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterator, MutableMapping
 
 from ..crypto import aesgcm
@@ -85,7 +84,7 @@ class Metadata:
         self.rule_value = rule_value
         self.mac_only_encrypted = mac_only_encrypted
         self.version = version
-        self._regex: re.Pattern[str] | None = None
+        self._regex: Any = None  # a linear-time (RE2) pattern, compiled on first use
         # unencrypted_comment_regex / encrypted_comment_regex: which values are encrypted
         # depends on comments; envshim then goes by the values themselves (the MAC covers them)
         self.comment_rules = False
@@ -95,8 +94,10 @@ class Metadata:
 
     def compile_rule(self) -> None:
         """Compile a ``*_regex`` rule now, so a bad one is refused before any use
-        (raises :class:`re.error`)."""
-        self._regex = re.compile(self.rule_value)
+        (raises :class:`~envshim.linear_regex.RegexError`)."""
+        from ..linear_regex import compile_linear
+
+        self._regex = compile_linear(self.rule_value)
 
     def should_encrypt(self, path: list[str]) -> bool:
         """sops' ``shouldBeEncrypted`` for one AAD path."""
@@ -106,8 +107,8 @@ class Metadata:
         if self.rule == "encrypted_suffix":
             return any(p.endswith(v) for p in path)
         if self._regex is None:
-            self._regex = re.compile(v)
-        hit = any(self._regex.search(p) for p in path)
+            self.compile_rule()
+        hit = any(self._regex.search(p) for p in path)  # type: ignore[union-attr]
         return not hit if self.rule == "unencrypted_regex" else hit
 
 
@@ -191,13 +192,15 @@ def parse_metadata(raw: Any, path: str) -> Metadata:
         raw.get("unencrypted_comment_regex") or raw.get("encrypted_comment_regex")
     )
     if rule.endswith("regex"):
+        from ..linear_regex import RegexError
+
         try:
             md.compile_rule()
-        except re.error:
+        except RegexError as exc:
             raise DecryptError(
-                f"{rule} is not a regular expression envshim can use",
+                f"{rule} is not a regular expression envshim can use ({exc})",
                 path=path,
-                hint="simplify the regex in .sops.yaml and re-encrypt",
+                hint="write it in Go's regexp syntax, as sops reads it",
             ) from None
     return md
 
@@ -319,7 +322,23 @@ def typed_plaintext(kind: str, plain: bytes) -> Any:
         if low in ("0", "f", "F", "FALSE", "false", "False"):
             return False
         raise ValueError("not a boolean")
+    if kind == "time":
+        go_rfc3339(text)  # sops (3.9+) writes YAML timestamps as RFC 3339 text
+        return SopsTime(text)
     raise ValueError("unknown type")
+
+
+class SopsTime(str):
+    """A YAML timestamp sops encrypted with ``type:time``: its RFC 3339 text, as
+    ``sops decrypt`` shows it; hashed into the MAC as Go formats it back."""
+
+    __slots__ = ()
+
+
+def mac_bytes(kind: str, plain: bytes) -> bytes:
+    """What sops hashes for a value whose typed reading failed: the bytes as written
+    (the MAC then decides whether the file was changed)."""
+    return plain
 
 
 def kind_and_bytes(value: Any) -> tuple[str, bytes]:
@@ -332,6 +351,8 @@ def kind_and_bytes(value: Any) -> tuple[str, bytes]:
         return "int", str(int(value)).encode()
     if isinstance(value, float):
         return "float", go_float(float(value)).encode()
+    if isinstance(value, SopsTime):
+        return "time", str(value).encode()
     return "str", str(value).encode("utf-8", "surrogatepass")
 
 
@@ -379,10 +400,18 @@ def decrypt_branches(
     skip_top: str | None,
     stash: Stash | None = None,
 ) -> tuple[str, list[Plain]]:
-    """Decrypt every leaf in place; return the recomputed MAC and the leaves in order."""
+    """Decrypt every leaf in place; return the recomputed MAC and the leaves in order.
+
+    A value whose plaintext does not read as its type tag (the tag is outside
+    sops' authentication: ``type:str`` changed to ``type:int``) is an error that
+    names the key, never the value, and comes after the MAC check, which catches
+    most such edits first.
+    """
     mac = Mac(md.mac_only_encrypted)
     leaves: list[Plain] = []
-    key = aesgcm.cipher(key)  # one AES-GCM object for every value of the file
+    mistyped: list[list[str | int]] = []
+    cipher = aesgcm.cipher(key)  # one AES-GCM object for every value of the file
+    hint = "the file was changed or damaged; restore it from git"
     for branch in branches:
         for aad, names, container, k in walk(branch, [], [], skip_top):
             value = get_slot(container, k)
@@ -392,21 +421,29 @@ def decrypt_branches(
             if md.comment_rules:
                 encrypted = aesgcm.is_encrypted(value)
             if encrypted and not is_empty(value):
-                if not isinstance(value, str):
+                if not isinstance(value, str) or not aesgcm.is_encrypted(value):
                     raise DecryptError(
-                        f"{flat_name(names)} should be encrypted but is not",
+                        f"the value of {shown_name(names)} is not encrypted, "
+                        "though the file's rules encrypt it",
                         path=path,
-                        hint="the file was changed by hand; restore it from git",
+                        hint="a value without sops' encryption was added by hand; "
+                        "restore the file from git",
                     )
                 try:
-                    kind, plain = aesgcm.decrypt(value, key, aad_string(aad))
-                    new = typed_plaintext(kind, plain)
-                except (aesgcm.CipherError, ValueError) as exc:
+                    kind, plain = aesgcm.decrypt(value, cipher, aad_string(aad))
+                except aesgcm.CipherError as exc:
                     raise DecryptError(
-                        f"cannot decrypt {flat_name(names)}: {exc}",
-                        path=path,
-                        hint="the file was changed or damaged; restore it from git",
+                        f"cannot decrypt {shown_name(names)}: {exc}", path=path, hint=hint
                     ) from None
+                try:
+                    new = typed_plaintext(kind, plain)
+                except (ValueError, UnicodeDecodeError):
+                    mistyped.append(names)
+                    new = None
+                if new is None:
+                    if not md.mac_only_encrypted or encrypted:
+                        mac.add(mac_bytes(kind, plain))
+                    continue
                 if stash is not None:
                     iv = aesgcm.iv_of(value)
                     if iv is not None:
@@ -414,9 +451,26 @@ def decrypt_branches(
                 set_slot(container, k, new)
                 value = new
             if not md.mac_only_encrypted or encrypted:
-                mac.add(value)
+                mac.add(go_rfc3339(value) if isinstance(value, SopsTime) else value)
             leaves.append(Plain(names, value, encrypted))
-    return mac.hexdigest(), leaves
+    computed = mac.hexdigest()
+    if mistyped:
+        check_mac(md, key, computed, path)  # a changed file is reported as changed first
+        raise DecryptError(
+            f"the value of {shown_name(mistyped[0])} does not match its sops type",
+            path=path,
+            hint="its type tag was changed by hand; restore the file from git",
+        )
+    return computed, leaves
+
+
+def shown_name(names: list[str | int]) -> str:
+    """A key as a message shows it: its flattened name when that is a variable name,
+    else a description that quotes nothing from the file."""
+    from .dotenv import is_shell_name
+
+    name = flat_name(names)
+    return name if is_shell_name(name) else "a key whose name is not a variable name"
 
 
 def encrypt_branches(
@@ -441,7 +495,7 @@ def encrypt_branches(
                 value = _canonical(value)
                 set_slot(container, k, value)
             if not md.mac_only_encrypted or encrypted:
-                mac.add(value)
+                mac.add(go_rfc3339(value) if isinstance(value, SopsTime) else value)
             if encrypted and not is_empty(value):
                 kind, plain = kind_and_bytes(value)
                 a = aad_string(aad)

@@ -41,14 +41,10 @@ def _yaml() -> Any:
 
 def load(text: str, path: str) -> tuple[list[Any], dict[str, Any] | None, dict[str, int]]:
     from ruamel.yaml.comments import CommentedMap
-    from ruamel.yaml.error import YAMLError
 
-    from ..yamlread import yaml_error
+    from ..yamlread import load_all
 
-    try:
-        docs = list(_yaml().load_all(text))
-    except YAMLError as exc:
-        raise yaml_error(exc, path) from None
+    docs = load_all(_yaml(), text, path)  # errors quote nothing; aliases bounded
     branches = []
     for doc in docs:
         if doc is None:

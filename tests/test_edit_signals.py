@@ -258,3 +258,21 @@ def test_stale_edit_dirs_checks_pid_and_start_time(tmp_path: Path) -> None:
         sleeper.kill()
         sleeper.wait()
     assert _under(stale_edit_dirs(env), run) == sorted([alive, reused, dead])
+
+
+def test_run_and_its_child_dump_no_core(project: dict) -> None:
+    """`envshim run` holds the decrypted values, and so does its child (in its environment):
+    neither may raise the core limit again."""
+    root, env = project["root"], project["env"]
+    run_envshim("allow", env=env, cwd=root)
+    r = subprocess.run(
+        [sys.executable, "-m", "envshim", "run", "--", "sh", "-c", 'ulimit -Hc; test -n "$A"'],
+        env=env,
+        cwd=root,
+        capture_output=True,
+        text=True,
+        preexec_fn=_core_limit_unlimited,
+        timeout=60,
+    )
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == "0\n"

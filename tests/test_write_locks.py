@@ -116,3 +116,56 @@ def test_fifty_concurrent_sets_create_and_fill_one_age_file(project: dict) -> No
         check=True,
     ).stdout
     assert _dotenv(plain) == _expected()
+
+
+def test_a_set_during_an_edit_waits_and_both_are_kept(project: dict) -> None:
+    """`secrets edit` holds the file's lock from its read to its write: a `secrets set`
+    meanwhile says it waits, then applies on top of the edit instead of being overwritten."""
+    import time
+
+    root, env, tmp = project["root"], project["env"], project["tmp"]
+    run_envshim("secrets", "set", "FIRST", "-", env=env, cwd=root, input="one", check=True)
+    started, go = tmp / "started", tmp / "go"
+    editor = tmp / "editor.sh"
+    editor.write_text(
+        f"#!/bin/sh\ntouch {started}\n"
+        f"i=0; while [ ! -e {go} ] && [ $i -lt 600 ]; do sleep 0.05; i=$((i+1)); done\n"
+        'echo "EDITED=yes" >> "$1"\n'
+    )
+    editor.chmod(0o755)
+    edit = subprocess.Popen(
+        [sys.executable, "-m", "envshim", "secrets", "edit"],
+        env={**env, "EDITOR": str(editor)},
+        cwd=root,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 60
+    while not started.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert started.exists()
+    setter = subprocess.Popen(
+        [sys.executable, "-m", "envshim", "secrets", "set", "SECOND", "-"],
+        env=env,
+        cwd=root,
+        stdin=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    setter.stdin.write("two")  # type: ignore[union-attr]
+    setter.stdin.close()  # type: ignore[union-attr]
+    time.sleep(1.5)
+    assert setter.poll() is None  # waiting for the editor's lock
+    go.write_text("")
+    assert edit.wait(timeout=60) == 0, edit.stderr.read()  # type: ignore[union-attr]
+    assert setter.wait(timeout=60) == 0
+    assert "waiting for another envshim writing" in setter.stderr.read()  # type: ignore[union-attr]
+    plain = subprocess.run(
+        [need("sops"), "decrypt", "secrets.enc.env"],
+        env=env,
+        cwd=root,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert _dotenv(plain) == {"FIRST": "one", "EDITED": "yes", "SECOND": "two"}

@@ -40,6 +40,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
+# commands that never hold a decrypted value (the rest dump no core: envshim.hardening)
+_NO_PLAINTEXT = frozenset({"hook", "direnv", "deny", "prune"})
+
+
 def version() -> str:
     from importlib.metadata import PackageNotFoundError, version
 
@@ -156,6 +160,11 @@ def main(argv: list[str] | None = None) -> int:
             "`cd` to an existing directory and run the command again\n"
         )
         return 1
+    if name not in _NO_PLAINTEXT:
+        from .hardening import forbid_core_dumps
+
+        # every other command may hold a decrypted value; ctypes' 3 ms stay off every cd
+        forbid_core_dumps(dumpable=name != "export")
     code = _run(module, args)
     if from_console and name == "export":
         _exit_now(code)

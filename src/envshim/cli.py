@@ -22,6 +22,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "explain": ("explain", "say where a variable comes from and what it shadows"),
     "status": ("status", "show the project, profile, trust and files in effect"),
     "run": ("run", "run a command with the merged environment"),
+    "redact": ("redact", "copy stdin to stdout with secret values shown as [redacted NAME]"),
     "hook": ("hook", 'print the shell hook: eval "$(envshim hook zsh)"'),
     "allow": ("trust", "trust this project's config as it is now"),
     "deny": ("trust", "revoke trust in this project's config"),

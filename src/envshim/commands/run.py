@@ -22,6 +22,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-C", "--dir", default=".", metavar="DIR",
                         help="project directory (default: the current one)")  # fmt: skip
     add_project_options(parser, directory=False)
+    parser.add_argument("--redact", action="store_true",
+                        help="pipe the command's stdout and stderr through `envshim redact`")  # fmt: skip
     parser.add_argument("command", nargs=argparse.REMAINDER, metavar="-- CMD ARGS",
                         help="the command to run and its arguments")  # fmt: skip
 
@@ -57,6 +59,12 @@ def run(args: argparse.Namespace) -> int:
     sys.stdout.flush()
     sys.stderr.flush()
     try:
+        if args.redact:  # envshim stays, between the command and the terminal
+            from ..errors import printable
+            from ..redact.child import redactor_for, run_redacted
+
+            what = f"the output of {printable(command[0])}"
+            return run_redacted(command, env, redactor_for(resolution, what))
         os.execvpe(command[0], command, env)
     except FileNotFoundError:
         sys.stderr.write(f"envshim: {command[0]}: command not found\n")

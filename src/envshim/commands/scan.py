@@ -73,8 +73,10 @@ def run(args: argparse.Namespace) -> int:
         scan.scan_history(root, needles, report, args.paths)
     else:
         scan.scan_working_tree(root, needles, report, args.paths, everything=args.all)
-    for warning in report.warnings:
-        sys.stderr.write(f"envshim scan: warning: {warning}\n")
+    from ..errors import printable
+
+    for warning in report.warnings:  # they name files: a name may hold terminal escapes
+        sys.stderr.write(f"envshim scan: warning: {printable(warning)}\n")
     for line in scan.iter_lines(report):
         sys.stdout.write(line + "\n")
     keys = len({k for n in needles for k in n.keys})

@@ -13,7 +13,7 @@ class Finding:
     form: str
 
     def __str__(self) -> str:
-        from ..trust.gate import printable  # a file name may hold terminal escapes
+        from ..errors import printable  # a file name may hold terminal escapes
 
         return f"{printable(self.where)}: {', '.join(self.keys)} ({self.form})"
 

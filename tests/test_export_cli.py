@@ -172,8 +172,8 @@ def test_dotenv_output_parses_back_to_the_json_values(project):
 @pytest.mark.parametrize(
     ("dotenv", "line", "message"),
     [
-        ("A=1\nB=2\nJUST_A_NAME\n", 3, "invalid dotenv line"),
-        ('A=1\n\nB="never closed\nC=3\n', 3, "unterminated double quote"),
+        ("A=1\nB=2\nJUST_A_NAME\n", 3, "mise cannot read this dotenv line (JUST_A_NAME"),
+        ('A=1\n\nB="never closed\nC=3\n', 3, "mise cannot read this dotenv line (a quote"),
     ],
 )
 def test_bad_dotenv_file_names_its_line(tmp_path, clean_env, dotenv, line, message):

@@ -96,7 +96,7 @@ def test_text_output_has_one_line_per_check_with_marks(project, clean_env, home)
     lines = out.stdout.splitlines()
     assert lines[0].startswith("✓ versions: python 3.")
     assert "✗ gitignore: not ignored: .env, .env.keys → `printf" in out.stdout
-    assert lines[-1] == "1 problem(s) to fix"
+    assert lines[-1] == "1 problem to fix"
 
 
 def test_shell_hook_found_in_rc_file_or_next_step(project, clean_env, home):

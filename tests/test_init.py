@@ -190,7 +190,7 @@ def test_from_dotenv_moves_values_into_sops_and_removes_the_plaintext(repo, clea
     assert out.returncode == 0, out.stderr
     assert value not in out.stdout + out.stderr and "tok_123456" not in out.stdout
     assert not (repo / ".env").exists()
-    assert "+ created secrets.enc.env with 2 value(s) from .env" in out.stdout
+    assert "+ created secrets.enc.env with 2 values from .env" in out.stdout
     enc = (repo / "secrets.enc.env").read_text()
     assert value not in enc and "tok_123456" not in enc
     assert (
@@ -275,12 +275,14 @@ def test_init_mise_links_the_plugin_so_mise_env_sees_the_secrets(repo, clean_env
     out = run_envshim("init", "--mise", "--from-dotenv", "a.env", env=clean_env, cwd=repo)
     assert out.returncode == 0, out.stderr
     assert "+ linked the envshim mise plugin" in out.stdout
-    assert (
-        subprocess.run(
-            [mise, "trust", "-q"], cwd=repo, env=clean_env, capture_output=True
-        ).returncode
-        == 0
-    )
+    # init names mise's own trust and the file to commit (teammates need the directive)
+    steps = out.stdout.split("next:\n", 1)[1].splitlines()
+    [trust_step] = [s.strip() for s in steps if s.strip().startswith("mise trust")]
+    commits = [s for s in steps if s.strip().startswith("commit ")]
+    assert any("mise.toml" in c for c in commits), steps
+    command = trust_step.split("   (")[0]
+    assert command == "mise trust mise.toml"
+    assert subprocess.run(command.split(), cwd=repo, env=clean_env).returncode == 0
     assert run_envshim("allow", env=clean_env, cwd=repo).returncode == 0
     proc = subprocess.run(
         [mise, "env", "--json"], cwd=repo, env=clean_env, capture_output=True, text=True

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .commands.common import plural
 from .errors import ConfigError, UsageError
 
 SECRETS_FILE = "secrets.enc.env"
@@ -213,6 +214,11 @@ def step_mise(it: Init) -> None:
         replace_preserving_mode(path, new)
         verb = "added `_.envshim = {}` to the end of [env] in" if text else "created"
         it.changed(f"{verb} {_rel(path, it.root)}")
+        # mise reads no [env] from a config it does not trust, and teammates need the
+        # directive too
+        rel = _rel(path, it.root)
+        it.next_steps.append(f"mise trust {rel}   (mise's own trust, for mise env)")
+        it.next_steps.append(f"commit {rel} too: teammates' mise needs the directive")
     _link_plugin(it)
 
 
@@ -429,8 +435,9 @@ def step_secrets_file(it: Init, path: Path, values: list[tuple[str, str]], origi
         rule = creation_rule(it, path)
         write_secrets(path, values, rule)
         recipients = {r for group in rule.groups for r in group}
-        what = f"with {len(values)} value(s) from {origin}" if values else "(empty)"
-        it.changed(f"created {name} {what}, encrypted with sops to {len(recipients)} recipient(s)")
+        what = f"with {plural(len(values), 'value')} from {origin}" if values else "(empty)"
+        to = plural(len(recipients), "recipient")
+        it.changed(f"created {name} {what}, encrypted with sops to {to}")
         return
     if not values:
         it.kept(f"{name} exists; kept as it is")
@@ -448,7 +455,7 @@ def step_secrets_file(it: Init, path: Path, values: list[tuple[str, str]], origi
         it.kept(f"{name} already holds every value from {origin}")
         return
     set_values(path, new, it.environ)
-    it.changed(f"wrote {len(new)} value(s) from {origin} into {name}")
+    it.changed(f"wrote {plural(len(new), 'value')} from {origin} into {name}")
 
 
 def dotenvx_files(root: Path) -> list[tuple[Path, Path]]:

@@ -34,6 +34,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..doctor import FAIL, Doctor, run_checks
+    from .common import plural
 
     directory = Path(args.dir)
     if not directory.is_dir():
@@ -58,5 +59,6 @@ def run(args: argparse.Namespace) -> int:
         if args.fix and not fixed:
             sys.stdout.write("nothing to fix automatically\n")
         failed = sum(r.status == FAIL for r in results)
-        sys.stdout.write("all needed checks pass\n" if ok else f"{failed} problem(s) to fix\n")
+        done = "all needed checks pass" if ok else f"{plural(failed, 'problem')} to fix"
+        sys.stdout.write(done + "\n")
     return 0 if ok else 1

@@ -94,4 +94,5 @@ def _report(it) -> None:
     if steps:
         lines.append("next:")
         lines += [f"  {s}" for s in steps]
-    sys.stdout.write("\n".join(lines) + "\n")
+    if lines:  # after an error before any step, nothing (not an empty line above it)
+        sys.stdout.write("\n".join(lines) + "\n")

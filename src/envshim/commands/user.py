@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..errors import ConfigError, UsageError
+from .common import plural
 
 if TYPE_CHECKING:
     from ..userstore import Link, ProjectLink, Store
@@ -382,7 +383,7 @@ def do_info(args: argparse.Namespace, project: ProjectLink) -> int:
         if compat is not None:
             count = len(compat.load())
             out.append(
-                f"loaded from {compat.path} ({compat.kind}, plaintext, {count} values; "
+                f"loaded from {compat.path} ({compat.kind}, plaintext, {plural(count, 'value')}; "
                 "`envshim user import` moves them)"
             )
         sys.stdout.write("\n".join(out) + "\n")
@@ -433,7 +434,7 @@ def do_import(args: argparse.Namespace, project: ProjectLink) -> int:
     store.update(lambda values: values.update(incoming), root=project.root, create=True)
     _keep_names(project, store, list(incoming))
     _err(
-        f"imported {len(incoming)} values from {path} ({kind}) into user store {store.id}; "
+        f"imported {plural(len(incoming), 'value')} from {path} ({kind}) into user store {store.id}; "
         f"the source was left as it was"
     )
     return 0

@@ -32,7 +32,8 @@ def check_trust(d: Doctor) -> list[Result]:
                 Result(
                     "trust",
                     WARN,
-                    f".sops.yaml gained recipient(s) since `allow`: {', '.join(added)}",
+                    f".sops.yaml gained {plural(len(added), 'recipient')} since `allow`: "
+                    + ", ".join(added),
                     f"check they are teammates, then `envshim allow {quote_path(root)}`",
                 )
             ]

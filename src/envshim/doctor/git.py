@@ -6,6 +6,7 @@ import os
 import subprocess
 from pathlib import Path
 
+from ..commands.common import plural
 from ..errors import EnvshimError
 from .config import EXAMPLE_NAMES
 from .core import FAIL, OK, SKIP, Doctor, Result
@@ -123,6 +124,6 @@ def check_tracked_plaintext(d: Doctor) -> list[Result]:
                 )
             )
     if not out:
-        note = f" ({len(candidates)} .env file(s) checked)" if candidates else ""
+        note = f" ({plural(len(candidates), '.env file')} checked)" if candidates else ""
         out.append(Result("tracked plaintext", OK, f"no plaintext secret file is tracked{note}"))
     return out

@@ -361,3 +361,26 @@ def test_age_header_with_a_huge_stanza_is_refused_before_decryption(proj):
         capture_output=True,
     )
     assert real.returncode != 0
+
+
+def test_inserted_empty_path_never_reaches_the_shell(proj):
+    """sops accepts `PATH=` added without a key (an empty value is neither encrypted nor
+    hashed); envshim never applies it: names that decide which code runs never come
+    from a secret file."""
+    root, pub, env = proj
+    plain = root / "p.env"
+    plain.write_text("A=secret-a\n")
+    text = _sops(pub, env, plain)
+    plain.unlink()
+    (root / "secrets.enc.env").write_text("PATH=\n" + text)
+    real = subprocess.run(
+        [need("sops"), "decrypt", str(root / "secrets.enc.env")],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert real.returncode == 0 and real.stdout.startswith("PATH=\n")  # sops accepts it
+    _use(root, "secrets.enc.env")
+    proc, took = _run("export", "bash", env=env, cwd=root)
+    err = _refused(proc, took, "secret-a")
+    assert "secrets.enc.env:1: PATH" in err

@@ -270,3 +270,51 @@ def test_a_sops_file_whose_mac_fails_is_named(project, clean_env, home):
     assert dec["status"] == "fail" and dec["message"].startswith("secrets.enc.env: ")
     assert "MAC" in dec["message"]
     assert SECRET not in json.dumps(checks)
+
+
+def test_export_check_names_every_name_a_shell_cannot_hold_even_without_the_key(
+    project, clean_env, home, tmp_path
+):
+    """A teammate's `secrets set 2X` breaks everyone's export: doctor runs the export's
+    checks for bash, zsh, fish and sh on every name, those of a sops file it cannot
+    decrypt too (sops keeps names in plaintext), and names file and line."""
+    need("sops")
+    make_key(key_file(home))
+    teammate = make_key(tmp_path / "teammate.txt")
+    (project / ".gitignore").write_text(".env\n.env.keys\n")
+    (project / "mise.toml").write_text('[env]\nAPP_ENV = "local"\nstatus = "1"\n')
+    plain = tmp_path / "plain.env"
+    plain.write_text(f"GOOD=1\n2X={SECRET}\nBAD NAME=x\nENVSHIM_STATE=x\n")
+    enc = project / "secrets.enc.env"
+    subprocess.run(
+        [need("sops"), "encrypt", "--age", teammate, "--input-type", "dotenv",
+         "--output-type", "dotenv", "--output", str(enc), str(plain)],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    before = enc.read_bytes()
+    code, checks = doctor(project, clean_env)
+    assert code == 1
+    export = [(c["message"], c["next"]) for c in checks["export"] if c["status"] == "fail"]
+    assert export == [
+        (
+            "secrets.enc.env:2: '2X' is not a valid variable name: every teammate's export fails",
+            "rename it: `envshim secrets edit secrets.enc.env`",
+        ),
+        (
+            "secrets.enc.env:3: 'BAD NAME' is not a valid variable name: every teammate's export fails",
+            "rename it: `envshim secrets edit secrets.enc.env`",
+        ),
+        (
+            "secrets.enc.env:4: ENVSHIM_STATE is reserved by envshim: every teammate's export fails",
+            "rename it: `envshim secrets edit secrets.enc.env`",
+        ),
+        (
+            "mise.toml:3: status is reserved by zsh, fish: every teammate's export fails",
+            "rename it in mise.toml",
+        ),
+    ]
+    assert SECRET not in json.dumps(checks) and enc.read_bytes() == before
+    # what export itself says for the same project, for one of those shells
+    out = run_envshim("export", "fish", "--missing-key=skip", env=clean_env, cwd=project)
+    assert out.returncode == 1 and out.stdout == ""
+    assert out.stderr.startswith(f"envshim: {project}/mise.toml:3: status is reserved by fish")

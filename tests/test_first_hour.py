@@ -157,6 +157,19 @@ def test_explain_an_empty_name_is_a_usage_error(tmp_path, clean_env):
     assert line == "envshim: name the variable to explain; envshim explain NAME"
 
 
+def test_a_dotenv_parse_error_in_init_is_one_line_naming_the_file(tmp_path, clean_env, home):
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    git(repo, "init", "-q", "-b", "main")
+    (repo / "bad.env").write_text(f'GOOD=1\nBAD="{SECRET}\n')
+    before = snapshot(repo, home)
+    line = one_line_failure(
+        run_envshim("init", "--from-dotenv", "bad.env", env=clean_env, cwd=repo)
+    )
+    assert line.startswith(f"envshim: {repo / 'bad.env'}:2: ") and SECRET not in line
+    assert snapshot(repo, home) == before
+
+
 def test_secrets_edit_help_describes_its_file_once(clean_env):
     out = run_envshim("secrets", "edit", "--help", env=clean_env).stdout
     assert out.count("FILE") == 2  # the usage line and its one description

@@ -168,7 +168,9 @@ def test_k8s_manifest_parses_back_with_exactly_the_allowlisted_keys(tmp_path, da
     text = k8s({**data, "UNSET_ONE": None}, tmp, "# names\n" + "\n".join(sorted(allowed)) + "\n")
     doc = load_yaml(text)
     assert doc["apiVersion"] == "v1" and doc["kind"] == "Secret" and doc["type"] == "Opaque"
-    assert doc["metadata"] == {"name": "my-app"}
+    assert doc["metadata"]["name"] == "my-app" and "namespace" not in doc["metadata"]
+    assert doc["metadata"]["labels"]["app.kubernetes.io/managed-by"] == "envshim"
+    assert doc["metadata"]["annotations"]["envshim/project"] == "My App"
     assert doc["stringData"] == {k: data[k] for k in allowed}
     assert all(type(v) is str for v in doc["stringData"].values())
 
@@ -182,8 +184,9 @@ def test_k8s_quotes_what_yaml_would_otherwise_reinterpret(tmp_path):
     text = k8s(tricky, tmp_path, "\n".join(tricky), name="web", namespace="prod")
     doc = load_yaml(text)
     assert doc["stringData"] == tricky
-    assert doc["metadata"] == {"name": "web", "namespace": "prod"}
-    for line in text.splitlines()[7:]:  # one line per key, nothing else
+    assert (doc["metadata"]["name"], doc["metadata"]["namespace"]) == ("web", "prod")
+    body = text.split("\nstringData:\n", 1)[1]
+    for line in body.splitlines():  # one line per key, nothing else
         assert re.fullmatch(r'  "[A-Z_]+": "[^"\\]*(\\.[^"\\]*)*"', line), line
 
 
@@ -260,7 +263,9 @@ def test_cli_k8s_end_to_end(project, tmp_path):
     assert out.returncode == 0, out.stderr
     doc = load_yaml(out.stdout)
     secrets = _plain_secrets()
-    assert doc["metadata"] == {"name": "proj-dir", "namespace": "web"}
+    assert (doc["metadata"]["name"], doc["metadata"]["namespace"]) == ("proj-dir", "web")
+    assert doc["metadata"]["annotations"] == {"envshim/project": "proj dir ✓",
+                                              "envshim/profile": ""}  # fmt: skip
     assert doc["stringData"] == {
         "APP_ENV": "staging",
         "DATABASE_URL": secrets["DATABASE_URL"],

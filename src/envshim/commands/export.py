@@ -42,12 +42,35 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="leave out the mise layer (used by the mise plugin)",
     )
-    k8s = parser.add_argument_group("--format k8s")
+    k8s = parser.add_argument_group("--format k8s, gitlab, docker")
     k8s.add_argument("--allowlist", metavar="FILE",
-                     help="the names the Secret may hold, one per line (required)")  # fmt: skip
-    k8s.add_argument("--name", help="the Secret's name (default: the project directory's)")
-    k8s.add_argument("--namespace", help="the Secret's namespace")
+                     help="the names the output may hold, one per line (required for k8s)")  # fmt: skip
+    k8s.add_argument("--name", help="the objects' name (default: the project directory's)")
+    k8s.add_argument("--namespace", help="the objects' namespace")
+    # New options are absent unless given (SUPPRESS), so the fast path in envshim.cli,
+    # which never sees them, still reads the usual lines exactly as argparse does.
+    quiet = argparse.SUPPRESS
+    k8s.add_argument("--split", action="store_true", default=quiet,
+                     help="k8s: a ConfigMap for committed non-secret values and a Secret for "
+                     "the rest")  # fmt: skip
+    k8s.add_argument("--sops", action="store_true", default=quiet,
+                     help="k8s: encrypt the Secret with sops to the .sops.yaml creation rule's "
+                     "recipients (only data/stringData); needs --out")  # fmt: skip
+    k8s.add_argument("--kustomize", action="store_true", default=quiet,
+                     help="k8s: a kustomization.yaml with configMapGenerator/secretGenerator "
+                     "and their files; needs --out")  # fmt: skip
+    k8s.add_argument("--out", metavar="PATH", default=quiet,
+                     help="write here instead of stdout (k8s: a directory; gitlab, docker: a "
+                     "file)")  # fmt: skip
     add_project_options(parser, directory=False)
+
+
+# Which options each deployment format takes (checked before anything is resolved).
+_FORMAT_OPTIONS = (
+    (("k8s",), ("name", "namespace", "split", "sops", "kustomize")),
+    (("k8s", "gitlab", "docker"), ("allowlist", "out")),
+)
+_EXTRA_FORMATS = frozenset({"k8s", "gitlab", "docker"})
 
 
 def _split_target(args: argparse.Namespace) -> None:
@@ -75,9 +98,10 @@ def _split_target(args: argparse.Namespace) -> None:
         raise UsageError(
             f"unknown format {args.format!r}", hint=f"choose one of {', '.join(FORMATS)}"
         )
-    k8s_only = [f"--{o}" for o in ("allowlist", "name", "namespace") if getattr(args, o, None)]
-    if k8s_only and args.format != "k8s":
-        raise UsageError(f"{k8s_only[0]} applies only to --format k8s")
+    for formats, options in _FORMAT_OPTIONS:
+        given = [f"--{o}" for o in options if getattr(args, o, None)]
+        if given and args.format not in formats:
+            raise UsageError(f"{given[0]} applies only to --format {' or '.join(formats)}")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -112,9 +136,16 @@ def render(args: argparse.Namespace) -> str:
         )
     changes = resolution.changes()
     check(renderer, changes, {k: v.origin for k, v in resolution.vars.items()})
+    options = {o: getattr(args, o, None) for o in ("allowlist", "name", "namespace")}
+    if args.format in _EXTRA_FORMATS:
+        # which layer each value came from decides where it may go (ConfigMap or Secret,
+        # a CI report or not); its origin names the file and line of a refused value
+        options.update({o: getattr(args, o, None) for o in ("split", "sops", "kustomize", "out")})
+        options["origins"] = {k: v.origin for k, v in resolution.vars.items()}
+        options["profile"] = list(resolution.profile)
     ctx = ExportContext(
         secret=frozenset(resolution.secret_keys()),
-        options={o: getattr(args, o, None) for o in ("allowlist", "name", "namespace")},
+        options=options,
         environ=os.environ,
         root=str(resolution.root),
     )

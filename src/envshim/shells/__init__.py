@@ -24,6 +24,8 @@ _RENDERERS = {
     "dotenv": ("dotenv", "DotenvRenderer"),
     "github": ("github", "GithubRenderer"),
     "k8s": ("k8s", "K8sRenderer"),
+    "gitlab": ("gitlab", "GitlabRenderer"),
+    "docker": ("docker", "DockerRenderer"),
     "nu": ("nushell", "NushellRenderer"),
     "nushell": ("nushell", "NushellRenderer"),
     "elvish": ("elvish", "ElvishRenderer"),

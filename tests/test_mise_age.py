@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import base64
 import importlib.util
 import json
 import os
 import secrets
 import subprocess
+import time
 import tomllib
 from pathlib import Path
 
@@ -203,3 +205,25 @@ def test_vector_through_envshim_export(clean_env, tmp_path):
     )
     assert skip.returncode == 0 and skip.stderr == ""
     assert json.loads(skip.stdout) == {"PLAIN": "x"}  # the CI value is left as it is
+
+
+def test_zstd_bomb_is_cut_at_the_file_limit(fresh):
+    """A few KiB of zstd that expand to 256 MiB: refused at the size limit, at once."""
+    zstd = need("zstd")
+    table, env, _expected, proj = fresh
+    bomb = subprocess.run(
+        [zstd, "-q", "-c", "-19"], input=bytes(256 << 20), capture_output=True, check=True
+    ).stdout
+    assert len(bomb) < 64 << 10
+    value = base64.b64encode(bomb).decode().rstrip("=")
+    env = {**env, "ENVSHIM_MAX_FILE_BYTES": str(1 << 20)}
+    start = time.monotonic()
+    with pytest.raises(DecryptError) as info:
+        decrypt_inline(value, "zstd", _ctx(proj, env), key="BOMB", path=proj / "mise.toml", line=3)
+    assert time.monotonic() - start < 10
+    assert "mise.toml:3: BOMB: the zstd data expands to more than the 1048576-byte limit" in str(
+        info.value
+    )
+    # a real value still decrypts under the same limit
+    value, fmt = _age_entry(table["BIG"])
+    assert decrypt_inline(value, fmt, _ctx(proj, env), key="BIG") == _expected["BIG"]

@@ -64,9 +64,10 @@ class AgeDocument:
 
     @classmethod
     def open(cls, path: Path, identities: list[Any]) -> AgeDocument:
+        from ..safeio import read_regular
         from .age import ARMOR_BEGIN, decrypt_bytes
 
-        data = path.read_bytes()
+        data = read_regular(path)
         plain = decrypt_bytes(data, identities, path)
         try:
             text = plain.decode("utf-8")

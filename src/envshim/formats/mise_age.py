@@ -105,9 +105,13 @@ def _unzstd(
         import zstandard  # type: ignore[import-not-found]
     except ImportError:
         zstandard = None
+    from ..safeio import file_limit
+
+    limit = file_limit(ctx.environ)  # a small zstd frame can expand without end
     if zstandard is not None:
         try:
-            return zstandard.ZstdDecompressor().decompressobj().decompress(data)
+            with zstandard.ZstdDecompressor().stream_reader(data) as reader:
+                out = reader.read(limit + 1)
         except zstandard.ZstdError as exc:
             raise DecryptError(
                 f"{name}: the zstd data is damaged ({exc})",
@@ -115,6 +119,7 @@ def _unzstd(
                 line=line,
                 hint="restore the line from git",
             ) from None
+        return _bounded(out, limit, name, where, line)
     program = shutil.which("zstd", path=ctx.environ.get("PATH"))
     if program is None:
         raise DecryptError(
@@ -126,18 +131,63 @@ def _unzstd(
             "`pip install zstandard`, or let mise decrypt it (`mise env`)",
         )
     try:
-        proc = subprocess.run(
-            [program, "-d", "-c", "-q"], input=data, capture_output=True, check=False, timeout=60
-        )
+        out, code = _run_bounded([program, "-d", "-c", "-q"], data, limit)
     except (OSError, subprocess.TimeoutExpired) as exc:
         raise DecryptError(
             f"{name}: zstd could not run ({type(exc).__name__})", path=where, line=line
         ) from None
-    if proc.returncode != 0:
+    if code != 0 and len(out) <= limit:
         raise DecryptError(
-            f"{name}: the zstd data is damaged (zstd exit {proc.returncode})",
+            f"{name}: the zstd data is damaged (zstd exit {code})",
             path=where,
             line=line,
             hint="restore the line from git",
         )
-    return proc.stdout
+    return _bounded(out, limit, name, where, line)
+
+
+def _bounded(out: bytes, limit: int, name: str, where: str | Path, line: int | None) -> bytes:
+    if len(out) > limit:
+        from ..safeio import LIMIT_VAR
+
+        raise DecryptError(
+            f"{name}: the zstd data expands to more than the {limit}-byte limit",
+            path=where,
+            line=line,
+            hint=f"raise {LIMIT_VAR} if the value is meant to be this large",
+        )
+    return out
+
+
+def _run_bounded(argv: list[str], data: bytes, limit: int) -> tuple[bytes, int]:
+    """``argv``'s stdout for stdin ``data``, read to at most ``limit + 1`` bytes (then
+    the program is stopped); and its exit status."""
+    import threading
+
+    proc = subprocess.Popen(
+        argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL
+    )
+
+    def feed() -> None:
+        try:
+            proc.stdin.write(data)  # type: ignore[union-attr]
+            proc.stdin.close()  # type: ignore[union-attr]
+        except OSError:  # it stopped reading: its exit status says why
+            pass
+
+    writer = threading.Thread(target=feed, daemon=True)
+    writer.start()
+    chunks: list[bytes] = []
+    total = 0
+    while total <= limit:
+        chunk = proc.stdout.read1(1 << 16)  # type: ignore[union-attr]
+        if not chunk:
+            break
+        chunks.append(chunk)
+        total += len(chunk)
+    if total > limit:
+        proc.kill()
+    proc.stdout.close()  # type: ignore[union-attr]
+    code = proc.wait(timeout=60)
+    writer.join(timeout=5)
+    return b"".join(chunks), code

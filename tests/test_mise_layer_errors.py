@@ -315,7 +315,8 @@ def test_delegation_failure_names_the_construct(tmp_path: Path, clean_env: dict[
 
 _PIECES = st.sampled_from(
     ["$", "$$", "}", "$A", "${A}", "$EMPTY", "${NOPE:-", "${NOPE-", "${EMPTY:-", "${EMPTY-", "${A:-",
-     ":-", "-", "_", "x", "é", " ", "${", "$_", "$9", "A", "\\", "${A:=", "${A:+", "$A_B", "${A_B}"]
+     ":-", "-", "_", "x", "é", " ", "${", "$_", "$9", "A", "\\", "${A:=", "${A:+", "$A_B", "${A_B}",
+     "$(", "(", ")", "{"]
 )  # fmt: skip
 _VALUES = st.lists(st.lists(_PIECES, min_size=1, max_size=8).map("".join), min_size=4, max_size=12)
 

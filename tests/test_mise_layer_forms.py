@@ -13,6 +13,8 @@ import json
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from conftest import run_envshim
 from mise_corpus import Corpus, run_case, trusted
@@ -429,3 +431,41 @@ def test_glob_does_not_leave_the_project(tmp_path: Path, home: Path, clean_env):
     assert ours.returncode == 0, ours.stderr
     assert json.loads(ours.stdout) == {"A": "1", "B": "2", "C": "3"}
     assert "deep/out" in ours.stderr and "symlink out of the project" in ours.stderr
+
+
+# --- dotenv values, property-checked against the real mise --------------------------------
+
+_DOTENV_PIECES = st.sampled_from(
+    ["a", "B_1", "$", "$A", "${A}", "${", "}", "{", "'", '"', "\\", "\\n", "\\ ", "\\$", " ",
+     "\t", "#", "=", ".", "é", "$é", "\r", "x y", "'q q'", '"d d"', "$A_B", "${NOPE}"]
+)  # fmt: skip
+_DOTENV_VALUES = st.lists(
+    st.lists(_DOTENV_PIECES, min_size=1, max_size=6).map("".join), min_size=3, max_size=8
+)
+
+
+@settings(
+    max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(values=_DOTENV_VALUES)
+def test_dotenv_values_match_mise(
+    values: list[str], tmp_path_factory: pytest.TempPathFactory, clean_env
+):
+    """Random dotenv values through `_.file`: envshim fails exactly where mise does, and
+    otherwise reads every value as mise does."""
+    from mise_corpus import without_mise
+    from test_mise_layer import mise_env
+
+    tmp = tmp_path_factory.mktemp("dotenv")
+    (tmp / "mise.toml").write_text('[env]\n_.file = ".env"\n')
+    (tmp / ".env").write_text(
+        "A=a\n" + "".join(f"V{i}={v}\n" for i, v in enumerate(values)), encoding="utf-8"
+    )
+    env = {**clean_env, "MISE_TRUSTED_CONFIG_PATHS": str(tmp)}
+    theirs = mise_env(tmp, env)
+    ours = run_envshim("export", "--format", "json", env=without_mise(env), cwd=tmp)
+    assert (ours.returncode == 0) == (theirs.returncode == 0), (ours.stderr, theirs.stderr)
+    if theirs.returncode == 0:
+        expected, got = json.loads(theirs.stdout), json.loads(ours.stdout)
+        expected.pop("PATH", None)
+        assert got == expected

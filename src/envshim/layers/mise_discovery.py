@@ -1,21 +1,27 @@
 """Which mise config files apply to a directory, lowest precedence first.
 
-Measured with mise 2026.9.15 (``mise config ls`` and ``mise env --json``):
+Measured with mise 2026.9.15 (``mise config ls`` and ``mise env --json``); the
+settings come from :mod:`.mise_settings` (environment and ``.miserc.toml``):
 
 * nothing at all with ``MISE_NO_CONFIG=1``;
-* the system directory (``$MISE_SYSTEM_CONFIG_DIR``, else ``/etc/mise``), then
-  the global directory (``$MISE_CONFIG_DIR``, else ``$XDG_CONFIG_HOME/mise``,
-  else ``~/.config/mise``): ``conf.d/*.toml``, ``config.toml``, ``mise.toml``,
-  per profile ``config.<p>.toml`` and ``mise.<p>.toml``, then ``config.local.toml``,
+* the system directory (``$MISE_SYSTEM_CONFIG_DIR``, else ``/etc/mise``; or the one
+  file ``$MISE_SYSTEM_CONFIG_FILE``), then the global directory
+  (``$MISE_CONFIG_DIR``, else ``$XDG_CONFIG_HOME/mise``, else ``~/.config/mise``):
+  ``conf.d/*.toml`` (hidden files never), ``config.toml``, ``mise.toml``, per
+  profile ``config.<p>.toml`` and ``mise.<p>.toml``, then ``config.local.toml``,
   ``mise.local.toml``, per profile ``config.<p>.local.toml``, ``mise.<p>.local.toml``.
-  ``$MISE_GLOBAL_CONFIG_FILE`` replaces the global ones with that one file;
-  the system directory has the same layout. Their config_root is the home directory.
+  ``$MISE_GLOBAL_CONFIG_FILE`` (or ``$MISE_CONFIG_FILE``) replaces the global ones
+  with that one file. Their config_root is ``$MISE_GLOBAL_CONFIG_ROOT``, else home.
 * then every directory from ``/`` down to the current one (stopping below a
-  ``$MISE_CEILING_PATHS`` entry, which is itself excluded), each in the order of
-  :data:`PROJECT_FILES`, then per profile (in ``MISE_ENV`` order, the last
-  wins) :data:`PROFILE_FILES`.
-* a file that is both global and in the directory chain (the home directory's
-  ``.config/mise/config.toml``) counts once, at its place in the chain.
+  ceiling, which is itself excluded), each in the order of :data:`PROJECT_FILES`
+  (or the ``override_config_filenames``), then per profile (platform profiles of
+  ``auto_env`` first, then ``MISE_ENV`` in order, the last wins) :data:`PROFILE_FILES`.
+* with ``env_conf_d`` a conf.d fragment named ``<name>.<profile>[.local].toml``
+  loads only for that profile, just before that directory's ``config.<profile>``.
+* a file reached twice (the home directory's ``.config/mise/config.toml`` found
+  again by the walk, a symlink) counts once, at its highest place;
+  ``ignored_config_paths`` drop a directory, a file or a glob; with
+  ``$MISE_CONFIG_DIR`` elsewhere nothing under the default directory is read.
 """
 
 from __future__ import annotations
@@ -80,21 +86,10 @@ def global_dir(environ: Mapping[str, str]) -> str | None:
 
 
 def discover(
-    cwd: str,
-    profiles: list[str] | EarlySettings,
-    environ: Mapping[str, str],
-    watch: list[str],
+    cwd: str, early: EarlySettings, environ: Mapping[str, str], watch: list[str]
 ) -> list[Found]:
     """Every config that applies to ``cwd``, lowest first; appends to ``watch`` where one
-    could appear. ``profiles`` is the early settings (or, for callers that need no
-    settings, just the profile list)."""
-    if isinstance(profiles, EarlySettings):
-        early = profiles
-    else:
-        early = EarlySettings()
-        early.profiles = list(profiles)
-        if environ.get("MISE_CEILING_PATHS"):
-            early.ceilings = [c for c in environ["MISE_CEILING_PATHS"].split(":") if c]
+    could appear. ``early``: the settings read before any config (:mod:`.mise_settings`)."""
     if flag(environ, "MISE_NO_CONFIG"):
         return []
     ignored = _Ignored(early.ignored)

@@ -71,11 +71,17 @@ def run(args: argparse.Namespace) -> int:
         had = trust.deny(root)
         sys.stdout.write(f"envshim: {'denied' if had else 'was not allowed'}: {root}\n")
         return 0
-    from ..resolve import resolve
+    from ..doctor import Doctor
+    from ..errors import EnvshimError
 
     # Secrets need not decrypt to trust the config that names them: a file no key of
     # yours opens is recorded with its names unknown (it loads after the next allow).
-    resolution = resolve(args.dir, args.env, missing_key="skip")
+    # Nor need a `required` name be set yet (doctor's resolution stands in for it): the
+    # user sets it after allowing, as `envshim doctor` lists the steps.
+    here = Path(os.path.abspath(args.dir))
+    resolution = Doctor(cwd=here, environ=dict(os.environ), env=args.env).resolution()
+    if isinstance(resolution, EnvshimError):
+        raise resolution
     report = trust.allow(root, resolution)
     _print_report(root, report)
     return 0

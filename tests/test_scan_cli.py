@@ -315,3 +315,12 @@ def test_a_file_of_other_base64_and_escapes_is_clean(project, clean_env):
     out = run_envshim("scan", env=clean_env, cwd=project)
     assert out.returncode == 0, out.stdout + out.stderr
     assert out.stdout == ""
+
+
+def test_a_file_name_with_terminal_escapes_is_printed_escaped(project, clean_env):
+    name = "notes\x1b]52;c;aGk=\x07\x1b[2J.txt"  # OSC 52 (set the clipboard), clear screen
+    (project / name).write_text(f"{SECRET}\n")
+    out = run_envshim("scan", env=clean_env, cwd=project)
+    assert out.returncode == 1
+    assert "\x1b" not in out.stdout + out.stderr and "\x07" not in out.stdout
+    assert out.stdout == "notes\\x1b]52;c;aGk=\\x07\\x1b[2J.txt:1: DB_PASSWORD (plain)\n"

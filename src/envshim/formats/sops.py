@@ -405,6 +405,7 @@ class SopsDocument:
                 path=self.path,
                 hint="change it with `sops edit`",
             )
+        self._refuse_list_comments()
         branches = copy.deepcopy(self.branches)
         mac = encrypt_branches(
             branches, self.md, self.data_key, skip_top=_skip_top(self.store), stash=self.stash
@@ -487,9 +488,21 @@ class SopsDocument:
                 if isinstance(branch, Pairs):
                     map_pairs_comments(branch, fn, [])
 
+    def _refuse_list_comments(self) -> None:
+        from .sops_tree import has_list_comments
+
+        if any(has_list_comments(b) for b in self.branches):
+            raise ConfigError(
+                "this file has comments inside lists, which envshim does not write",
+                path=self.path,
+                hint="change it with `sops edit`",
+            )
+
     def plaintext(self) -> str:
         """The decrypted file as sops shows it (for ``edit``): never written outside a private dir."""
         import copy
+
+        self._refuse_list_comments()
 
         branches = copy.deepcopy(self.branches)
         self._crypt_comments(branches, encrypt=False)

@@ -32,7 +32,11 @@ class JsonNumber(float):
 def load(text: str, path: str) -> tuple[dict[str, Any], dict[str, Any] | None, dict[str, int]]:
     try:
         data = json.loads(
-            text, parse_int=JsonNumber, parse_float=JsonNumber, parse_constant=_no_constant
+            text,
+            parse_int=JsonNumber,
+            parse_float=JsonNumber,
+            parse_constant=_no_constant,
+            object_pairs_hook=_object,
         )
     except json.JSONDecodeError as exc:
         raise ConfigError(
@@ -42,7 +46,9 @@ def load(text: str, path: str) -> tuple[dict[str, Any], dict[str, Any] | None, d
         raise ConfigError(
             "invalid JSON: nested too deeply", path=path, hint="flatten the structure"
         ) from None
-    if not isinstance(data, dict):
+    from .sops_tree import Pairs
+
+    if not isinstance(data, (dict, Pairs)):
         raise ConfigError(
             "a sops JSON file must hold an object at the top",
             path=path,
@@ -50,6 +56,18 @@ def load(text: str, path: str) -> tuple[dict[str, Any], dict[str, Any] | None, d
         )
     meta = data.get("sops")
     return data, meta if isinstance(meta, dict) else None, {}
+
+
+def _object(pairs: list[tuple[str, Any]]) -> Any:
+    """A JSON object: a dict, or :class:`Pairs` when it repeats a key. sops keeps every
+    item of a repeated key (and its MAC covers them all), so envshim does too; the
+    later one wins in the environment, as in every JSON reader that keeps one."""
+    keys = [k for k, _v in pairs]
+    if len(set(keys)) == len(keys):
+        return dict(pairs)
+    from .sops_tree import Pairs
+
+    return Pairs([k, v] for k, v in pairs)
 
 
 def _no_constant(name: str) -> Any:
@@ -66,14 +84,16 @@ def load_plain(text: str, path: str) -> dict[str, Any]:
 
 
 def _encode(value: Any, depth: int) -> str:
+    from .sops_tree import Pairs
+
     pad = "\t" * (depth + 1)
     end = "\t" * depth
-    if isinstance(value, dict):
+    if isinstance(value, (dict, Pairs)):
         if not value:
             return "{}"
         items = [
             f"{pad}{json.dumps(str(k), ensure_ascii=False)}: {_encode(v, depth + 1)}"
-            for k, v in value.items()
+            for k, v in (value if isinstance(value, Pairs) else value.items())
         ]
         return "{\n" + ",\n".join(items) + "\n" + end + "}"
     if isinstance(value, list):
@@ -93,10 +113,17 @@ def _encode(value: Any, depth: int) -> str:
     return json.dumps(str(value), ensure_ascii=False)
 
 
-def emit(data: dict[str, Any], meta: dict[str, Any] | None) -> str:
-    out = {k: v for k, v in data.items() if k != "sops"}
-    if meta is not None:
-        out["sops"] = meta
+def emit(data: Any, meta: dict[str, Any] | None) -> str:
+    from .sops_tree import Pairs
+
+    if isinstance(data, Pairs):
+        out: Any = Pairs([k, v] for k, v in data if k != "sops")
+        if meta is not None:
+            out.append(["sops", meta])
+    else:
+        out = {k: v for k, v in data.items() if k != "sops"}
+        if meta is not None:
+            out["sops"] = meta
     return _encode(out, 0) + "\n"
 
 

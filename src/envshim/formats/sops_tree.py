@@ -267,6 +267,8 @@ def walk(
             k, v = item
             if isinstance(k, Comment):
                 continue
+            if skip_top is not None and not aad and k == skip_top:
+                continue
             key = str(k)
             if is_branch(v) or isinstance(v, list):
                 yield from walk(v, [*aad, key], [*names, key])
@@ -282,11 +284,28 @@ def walk(
             else:
                 yield [*aad, key], [*names, key], node, k
     elif isinstance(node, list):
+        # sops keeps a comment inside a list as an item (``- ENC[…,type:comment]``);
+        # once decrypted it is a Comment and not a value: indices count values only
+        n = 0
         for i, v in enumerate(node):
+            if isinstance(v, Comment):
+                continue
             if is_branch(v) or isinstance(v, list):
-                yield from walk(v, aad, [*names, i])
+                yield from walk(v, aad, [*names, n])
             else:
-                yield aad, [*names, i], node, i
+                yield aad, [*names, n], node, i
+            n += 1
+
+
+def has_list_comments(node: Any) -> bool:
+    """Whether a decrypted tree holds a comment as a list item (envshim does not write those)."""
+    if isinstance(node, Pairs):
+        return any(has_list_comments(v) for _k, v in node)
+    if is_branch(node):
+        return any(has_list_comments(v) for v in node.values())
+    if isinstance(node, list):
+        return any(isinstance(v, Comment) or has_list_comments(v) for v in node)
+    return False
 
 
 def get_slot(container: Any, key: Any) -> Any:
@@ -435,6 +454,10 @@ def decrypt_branches(
                     raise DecryptError(
                         f"cannot decrypt {shown_name(names)}: {exc}", path=path, hint=hint
                     ) from None
+                if kind == "comment" and isinstance(container, list):
+                    # a comment kept as a list item: no value, not in the MAC (as sops)
+                    set_slot(container, k, Comment(plain.decode("utf-8", "replace")))
+                    continue
                 try:
                     new = typed_plaintext(kind, plain)
                 except (ValueError, UnicodeDecodeError):

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+import stat
 import subprocess
 from pathlib import Path
 
@@ -115,3 +116,48 @@ def test_fix_links_the_mise_plugin_where_a_plain_link_fails(tmp_path, clean_env)
     assert "envshim" in listed.stdout.split()
     # mise's own trust is the user's call: doctor names it, --fix does not do it
     assert mise["status"] == "warn" and mise["next"] == "review it, then `mise trust mise.toml`"
+
+
+def test_the_maintainers_steps_work_pasted_too(tmp_path, clean_env, home):
+    """A key file and a user store others can read, a tracked .env.local holding a team
+    secret: each printed command, pasted, fixes its problem."""
+    need("sops")
+    project = tmp_path / "proj"
+    project.mkdir()
+    git(project, "init", "-q", "-b", "main")
+    secret = "tracked-by-mistake-0123456789"
+    (project / "v.env").write_text(f"DB_PASSWORD={secret}\n")
+    made = subprocess.run(
+        [need("envshim"), "init", "--from-dotenv", "v.env"],
+        cwd=project, env=clean_env, capture_output=True, text=True,
+    )  # fmt: skip
+    assert made.returncode == 0, made.stderr
+    for step in ("allow", "user init"):
+        assert paste(f"envshim {step}", project, clean_env).returncode == 0
+    assert paste("envshim user set MINE", project, clean_env).returncode == 0
+    (project / ".env.local").write_text(f"DB_PASSWORD={secret}\n")
+    git(project, "add", "-f", ".env.local")
+    key = home / ".config" / "sops" / "age" / "keys.txt"
+    key.chmod(0o644)
+    values = next((home / ".local" / "share" / "envshim" / "users").glob("*/values.age"))
+    values.chmod(0o644)
+    failing: set[str] = set()
+    for _round in range(3):  # with the key readable again, the scan knows the values
+        code, results = checks(project, clean_env)
+        todo = [c for c in results if c["status"] in ("fail", "warn") and c["check"] != "shell"]
+        failing |= {c["check"] for c in todo if c["status"] == "fail"}
+        for check in todo:
+            for command in commands(check["next"]):
+                proc = paste(command, project, clean_env)
+                assert proc.returncode == 0, (check, command, proc.stderr)
+    assert {"identity", "user store", "tracked plaintext"} <= failing
+    code, results = checks(project, clean_env)
+    left = [c for c in results if c["status"] in ("fail", "warn") and c["check"] != "shell"]
+    assert code == 0 and not left, left
+    assert stat.S_IMODE(key.stat().st_mode) == 0o600
+    assert ".env.local" not in git(project, "ls-files")
+    rotated = subprocess.run(
+        [need("envshim"), "secrets", "get", "DB_PASSWORD"],
+        cwd=project, env=clean_env, capture_output=True, text=True,
+    )  # fmt: skip
+    assert rotated.stdout == "a-value-from-stdin\n"  # the pasted rotation took the new value

@@ -119,11 +119,24 @@ def check_tracked_plaintext(d: Doctor) -> list[Result]:
                     "tracked plaintext",
                     FAIL,
                     f"{name} is tracked by git and holds the value of {', '.join(keys)}",
-                    f"`git rm -q --cached {d.here(top / name)}`, move its values into the team "
-                    f"secrets (`envshim secrets encrypt {d.here(top / name)}`) and rotate them",
+                    _untrack_step(d, top / name, keys),
                 )
             )
     if not out:
         note = f" ({plural(len(candidates), '.env file')} checked)" if candidates else ""
         out.append(Result("tracked plaintext", OK, f"no plaintext secret file is tracked{note}"))
     return out
+
+
+def _untrack_step(d: Doctor, path: Path, keys: list[str]) -> str:
+    """Out of git, ignored from now on, and each value rotated: it stays in git history.
+    The values are already envshim secrets (that is how the scan knew them)."""
+    import shlex
+
+    here = d.here(path)
+    ignore = d.here(d.project().root / ".gitignore")
+    rotate = ", ".join(f"`envshim secrets set {shlex.quote(k)}`" for k in keys)
+    return (
+        f"`git rm -q --cached {here}` and `printf '%s\\n' {here} >> {ignore}`, "
+        f"then rotate what git history keeps: {rotate}"
+    )

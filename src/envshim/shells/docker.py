@@ -12,13 +12,15 @@ something else is refused, naming the key (never the value):
 
 - a line break or a carriage return (docker drops a trailing CR; Compose ends the
   value at any CR);
-- leading or trailing whitespace, a leading quote, or a ``#`` at the start or after
-  whitespace (Compose);
+- leading or trailing whitespace, a leading quote, or a ``#`` after whitespace
+  (Compose; compose-go before 2.x's current parser cut at any ``#``);
 - ``$`` followed by ``$``, ``{``, a letter or ``_`` (Compose's interpolation);
 - a line longer than 65,535 bytes (docker reads lines with Go's ``bufio.Scanner``).
 
 Spaces inside a value, quotes after its first character, ``=``, ``#`` after a
-non-space, backslashes and any other ``$`` come back exactly from both.
+non-space, backslashes and any other ``$`` come back exactly from both (tested with
+the docker CLI and docker-compose 1.29; the ``$NAME`` and ``$$`` refusals follow
+compose-go's interpolation, which docker-compose 1.x does not do).
 """
 
 from __future__ import annotations
@@ -45,8 +47,7 @@ def problem(value: str) -> str | None:
         return "Compose strips the whitespace around a value"
     if value[:1] in ("'", '"'):
         return "Compose would read a value that starts with a quote as quoted"
-    if value.startswith("#") or any(value[i] == "#" and value[i - 1].isspace()
-                                    for i in range(1, len(value))):  # fmt: skip
+    if any(value[i] == "#" and value[i - 1].isspace() for i in range(1, len(value))):
         return "Compose reads ' #' as the start of a comment"
     for i, ch in enumerate(value[:-1]):
         if ch == "$" and (value[i + 1] in "${_" or value[i + 1].isalpha()):

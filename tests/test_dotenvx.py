@@ -186,3 +186,56 @@ def test_unrelated_or_empty_keys_do_not_get_in_the_way(clean_env):
     path = need_vectors() / "generated" / "dotenvx" / ".env.production"
     env = {**clean_env, "DOTENV_PRIVATE_KEY_OTHER": "not-a-key", "DOTENV_PRIVATE_KEY": ""}
     assert _values(path, env) == PRODUCTION
+
+
+def _dotenvx_json(path: Path, env: dict[str, str]) -> dict[str, str]:
+    proc = subprocess.run(
+        [need("dotenvx"), "get", "-f", path.name, "--format", "json"],
+        cwd=path.parent,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
+    out = json.loads(proc.stdout)
+    out.pop("DOTENV_PUBLIC_KEY", None)  # metadata: envshim leaves it out on purpose
+    return out
+
+
+def test_dotenvx_file_forms_as_dotenvx_reads_them(clean_env, tmp_path):
+    """`#` right after a value starts a comment, backticks quote, dotted names, a BOM,
+    and a file without its DOTENV_PUBLIC_KEY line: the real dotenvx is the oracle."""
+    (tmp_path / ".env").write_text(
+        'A=hello\nB=\nC="two words"\nD=x#notcomment\nE=y #comment\nF=`back tick`\n'
+        "POSTGRESQL.BASE.USER=pg\n"
+    )
+    _dotenvx("encrypt", "-f", ".env", cwd=tmp_path, env=clean_env)
+    text = (tmp_path / ".env").read_text()
+    assert "=encrypted:" in text and "`encrypted:" in text
+    key = _private_key(tmp_path / ".env.keys", "DOTENV_PRIVATE_KEY")
+    env = {**clean_env, "DOTENV_PRIVATE_KEY": key}
+    expected = {
+        "A": "hello",
+        "B": "",
+        "C": "two words",
+        "D": "x",
+        "E": "y",
+        "F": "back tick",
+        "POSTGRESQL.BASE.USER": "pg",
+    }
+    other = tmp_path / "other"
+    other.mkdir()  # no .env.keys here: the key comes from the environment only
+    forms = {
+        "nopub.env": "".join(
+            line
+            for line in text.splitlines(keepends=True)
+            if "DOTENV_PUBLIC_KEY" not in line and not line.startswith("#")
+        ),
+        "bom.env": "\ufeff" + text,
+        "as-written.env": text,
+    }
+    for name, content in forms.items():
+        (other / name).write_text(content, encoding="utf-8")
+        assert _dotenvx_json(other / name, env) == expected, name
+        assert _values(other / name, env) == expected, name

@@ -358,3 +358,20 @@ def test_user_init_keeps_the_project_allowed_and_teammates_reuse_the_id(tmp_path
         text=True,
     )
     assert export.stdout == "ann", export.stderr
+
+
+def test_an_editor_killed_by_a_signal_is_named_and_changes_nothing(tmp_path, clean_env, home):
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    git(repo, "init", "-q", "-b", "main")
+    assert run_envshim("join", env=clean_env, cwd=repo).returncode == 0
+    assert run_envshim("user", "init", env=clean_env, cwd=repo).returncode == 0
+    assert run_envshim("user", "set", "K", env=clean_env, cwd=repo, input=MINE).returncode == 0
+    before = snapshot(repo, home)
+    killed = dict(clean_env, EDITOR=f"{need('sh')} -c 'kill -TERM $$'")
+    line = one_line_failure(run_envshim("user", "edit", env=killed, cwd=repo))
+    assert line == "envshim: the editor was killed by SIGTERM; nothing was changed"
+    failed = dict(clean_env, EDITOR=f"{need('sh')} -c 'exit 3'")
+    line = one_line_failure(run_envshim("user", "edit", env=failed, cwd=repo))
+    assert line == "envshim: the editor exited with 3; nothing was changed"
+    assert snapshot(repo, home) == before

@@ -485,8 +485,11 @@ def do_edit(args: argparse.Namespace, project: ProjectLink) -> int:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(_edit_text(store.id, original))
-        if not _run_editor(path):
-            _err("editor failed or was interrupted; nothing was changed")
+        code = _run_editor(path)
+        if code != 0:
+            from ..editing import describe_exit
+
+            _err(f"the editor {describe_exit(code)}; nothing was changed")
             return 1
         edited = _parse_edited(path)
     for key in edited:
@@ -530,11 +533,11 @@ def _parse_edited(path: Path) -> dict[str, str]:
         raise ConfigError("the edited text is not UTF-8; nothing was changed") from None
 
 
-def _run_editor(path: Path) -> bool:
-    """Run $VISUAL/$EDITOR on ``path``; True when it exited normally."""
+def _run_editor(path: Path) -> int:
+    """Run $VISUAL/$EDITOR on ``path``; its exit status (negative: the signal that killed it)."""
     from ..editing import editor_argv, run_editor
 
-    return run_editor([*editor_argv(os.environ), str(path)]).returncode == 0
+    return run_editor([*editor_argv(os.environ), str(path)]).returncode
 
 
 VERBS = {

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -120,3 +121,37 @@ def test_yaml_timestamps_are_type_time(team):
         expected[key] = value
     assert expected["d"] == "2024-01-02T00:00:00Z"  # as sops decrypt shows it
     assert _export(root, "secrets.enc.yaml", env) == expected
+
+
+def test_re2_is_imported_only_for_a_file_with_a_regex_rule(team):
+    root, pub, env = team
+    plain_rule = _encrypt(root, pub, env, "plain.enc.env", "A=1\n")
+    src = root / "p.env"
+    src.write_text("A=1\nB_pub=2\n")
+    regex = root / "regex.enc.env"
+    regex.write_text(
+        subprocess.run(
+            [need("sops"), "encrypt", "--age", pub, "--unencrypted-regex", "_pub$", str(src)],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    )
+    code = (
+        "import sys\n"
+        "from envshim.formats.sops import decrypt_file\n"
+        "from envshim.keys import load_identities\n"
+        "import os\n"
+        "values = decrypt_file(sys.argv[1], load_identities(dict(os.environ), []))\n"
+        "print(sorted(k for k, _v, _l in values), 're2' in sys.modules)\n"
+    )
+    for path, expected in ((plain_rule, "['A'] False"), (regex, "['A', 'B_pub'] True")):
+        out = subprocess.run(
+            [sys.executable, "-c", code, str(path)],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        assert out.strip() == expected

@@ -408,3 +408,65 @@ def test_one_pass_matcher_finds_exactly_what_find_finds(values, data, chunk):
         )
     assert seen == expected
     assert len(got) == len(expected)
+
+
+def _json_escape(c: str, upper: bool) -> str:
+    units = c.encode("utf-16-be", "surrogatepass")
+    text = "".join(f"\\u{units[i : i + 2].hex()}" for i in range(0, len(units), 2))
+    return text.upper().replace("\\U", "\\u") if upper else text
+
+
+def _percent(c: str, upper: bool) -> str:
+    return "".join(f"%{b:02X}" if upper else f"%{b:02x}" for b in c.encode("utf-8"))
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    value=st.text(
+        st.characters(blacklist_categories=("Cs",), blacklist_characters="\0\r\n"),
+        min_size=6,
+        max_size=24,
+    ),
+    escaped=st.lists(st.booleans(), min_size=24, max_size=24),
+    upper=st.booleans(),
+    style=st.sampled_from(["json", "url"]),
+    before=st.text("ab ,:=\"'{}[]()", max_size=6),
+    after=st.text("ab ,:=\"'{}[]()", max_size=6),
+)
+def test_a_value_with_any_characters_escaped_is_found(
+    value, escaped, upper, style, before, after
+) -> None:
+    """JSON \\u or URL %XX escapes of any subset of the characters, in either case (the
+    escape character itself always escaped, as both formats require)."""
+    escape = _json_escape if style == "json" else _percent
+    must = "\\" if style == "json" else "%"
+    encoded = "".join(
+        escape(c, upper) if e or c == must else c for c, e in zip(value, escaped, strict=False)
+    )
+    data = (before + encoded + after).encode("utf-8", "surrogatepass")
+    needles, _ = scan.build_needles({"K": value})
+    hits = scan.Matcher(needles).hits(data)
+    start = len(before.encode())
+    assert any(h.start <= start and h.end >= start + len(encoded.encode()) for h in hits), sorted(
+        hits
+    )
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    value=st.binary(min_size=6, max_size=40),
+    prefix=st.binary(max_size=60),
+    suffix=st.binary(max_size=60),
+    width=st.integers(1, 100),
+    newline=st.sampled_from([b"\n", b"\r\n"]),
+    urlsafe=st.booleans(),
+)
+def test_base64_wrapped_at_any_width_is_found(value, prefix, suffix, width, newline, urlsafe):
+    text = value.decode("latin-1")  # any bytes: a value is looked for as its UTF-8
+    raw = text.encode("utf-8")
+    encode = base64.urlsafe_b64encode if urlsafe else base64.b64encode
+    blob = encode(prefix + raw + suffix)
+    data = newline.join(blob[i : i + width] for i in range(0, len(blob), width)) + newline
+    needles, _ = scan.build_needles({"K": text})
+    forms = {h.form for h in scan.Matcher(needles).hits(data)}
+    assert forms & {"base64", "base64url"}

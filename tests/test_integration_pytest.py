@@ -225,6 +225,25 @@ def test_missing_key_skips_the_tests_that_need_it_when_asked(svc) -> None:
     _no_value_in(result.stdout.str() + result.stderr.str(), expected)
 
 
+def test_no_key_at_all_stops_the_run_before_the_first_conftest(svc) -> None:
+    pytester, expected = svc
+    from envshim.keys import default_key_file
+
+    default_key_file(os.environ).unlink()
+    (pytester.path / "conftest.py").write_text(
+        CONFTEST + "\nPath(__file__).with_name('conftest-imported').touch()\n"
+    )
+    result = pytester.runpytest_subprocess("--envshim-env", "local")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    errors = [line for line in result.stderr.lines if line.startswith("ERROR: ")]
+    assert len(errors) == 1 and errors[0].startswith("ERROR: envshim: profile local: ")
+    assert not (pytester.path / "conftest-imported").exists()
+    _no_value_in(result.stdout.str() + result.stderr.str(), expected)
+    # asked to skip: every test needs a profile it cannot open
+    result = pytester.runpytest_subprocess("--envshim-env", "local", "--envshim-missing-key=skip")
+    result.assert_outcomes(skipped=10)
+
+
 def test_envshim_env_fixture_needs_the_plugin_on(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(
         textwrap.dedent(

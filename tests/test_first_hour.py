@@ -170,6 +170,15 @@ def test_a_dotenv_parse_error_in_init_is_one_line_naming_the_file(tmp_path, clea
     assert snapshot(repo, home) == before
 
 
+def test_explain_outside_any_project_names_init(tmp_path, clean_env):
+    proc = run_envshim("explain", "X", env=clean_env, cwd=tmp_path)
+    assert proc.returncode == 1 and proc.stderr == ""
+    assert proc.stdout == (
+        f"X: not set by envshim in {tmp_path} (no envshim or mise config here or above; "
+        "`envshim init` sets one up)\n"
+    )
+
+
 def test_secrets_edit_help_describes_its_file_once(clean_env):
     out = run_envshim("secrets", "edit", "--help", env=clean_env).stdout
     assert out.count("FILE") == 2  # the usage line and its one description

@@ -39,8 +39,12 @@ def run(args: argparse.Namespace) -> int:
         sys.stdout.write(f"{args.key}: set by {where}, which you cannot decrypt; {JOIN_HINT}\n")
         return 1
     if var is None:
+        from ..trust import is_project
+
         note = ""
-        if locked:
+        if not is_project(root):
+            note = " (no envshim or mise config here or above; `envshim init` sets one up)"
+        elif locked:
             shown_locked = ", ".join(lk.describe(root) for lk in locked)
             note = f" (not decrypted, and may set it: {shown_locked}; {JOIN_HINT})"
         sys.stdout.write(f"{args.key}: not set by envshim in {root}{note}\n")

@@ -17,6 +17,7 @@ import sys
 from collections.abc import Callable
 
 from ..errors import EnvshimError
+from .ci import check_gitlab
 from .config import EXAMPLE_NAMES, check_export, check_required, check_trust, required_keys
 from .core import FAIL, MARKS, OK, SKIP, WARN, Doctor, Result, file_recipients, mise_required
 from .git import PLAINTEXT_IGNORES, add_gitignore, check_gitignore, check_tracked_plaintext
@@ -45,6 +46,7 @@ CHECKS: list[Callable[[Doctor], list[Result]]] = [
     check_required,
     check_user_store,
     check_export,  # after the fixes above, on the environment they give
+    check_gitlab,  # GitLab CI only: the job's key, what GitLab could not mask
     check_gitignore,
     check_tracked_plaintext,
 ]
@@ -77,6 +79,7 @@ __all__ = [
     "check_direnv",
     "check_export",
     "check_gitignore",
+    "check_gitlab",
     "check_identity",
     "check_mise",
     "check_recipients",

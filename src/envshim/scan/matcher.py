@@ -28,11 +28,12 @@ from __future__ import annotations
 import heapq
 import re
 import sys
-from bisect import bisect_left, bisect_right
+from bisect import bisect_right
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
+from .escapes import DecodedView, escape_regexes
 from .forms import LINE_BREAKS, MIN_LENGTH, forms_of
 
 
@@ -240,64 +241,6 @@ class _Unstrip:
         return self.start(offset - 1) + 1
 
 
-_SIMPLE = {b'"': b'"', b"\\": b"\\", b"/": b"/", b"b": b"\b", b"f": b"\f", b"n": b"\n",
-           b"r": b"\r", b"t": b"\t"}  # fmt: skip
-
-
-def _decode_escape(token: bytes) -> tuple[bytes, str]:
-    if token[0] == 0x25:  # %XX
-        return bytes((int(token[1:], 16),)), "url-encoded"
-    letter = token[1]
-    if letter == 0x78:  # \xNN
-        return bytes((int(token[2:], 16),)), "hex-escaped"
-    if letter == 0x75:  # \uXXXX, or a surrogate pair
-        high = int(token[2:6], 16)
-        point = high
-        if len(token) == 12:
-            point = 0x10000 + ((high - 0xD800) << 10) + (int(token[8:12], 16) - 0xDC00)
-        return chr(point).encode("utf-8", "surrogatepass"), "json-escaped"
-    return _SIMPLE[token[1:2]], "json-escaped"
-
-
-def _hex(text: str) -> str:
-    """A regex for hex digits in either case."""
-    return "".join(c if c.isdigit() else f"[{c.lower()}{c.upper()}]" for c in text)
-
-
-def _escape_regexes(patterns: list[bytes]) -> tuple[re.Pattern[bytes], re.Pattern[bytes]]:
-    """The escapes that can stand for a byte or character of some pattern, and no others:
-    ``%XX``, and the backslash ones.
-
-    Other escapes (a ``%20`` when no value holds a space) cannot be inside a hit:
-    leaving them out keeps the decoded windows few in logs full of URLs. Two regexes,
-    each starting with one literal character, which ``re`` finds as fast as ``find``
-    (an alternation of both scans byte by byte, three times slower).
-    """
-    wanted = {b for p in patterns for b in p}
-    chars = {c for p in patterns for c in p.decode("utf-8", "ignore")}
-    byte_codes = "|".join(sorted(_hex(f"{b:02X}") for b in wanted))
-    units = []
-    for c in sorted(chars, key=ord, reverse=True):  # pairs (astral characters) first
-        encoded = c.encode("utf-16-be", "surrogatepass")
-        units.append(
-            r"\\u".join(_hex(encoded[i : i + 2].hex().upper()) for i in (0, 2)[: len(encoded) // 2])
-        )
-    alts = [rf"x(?:{byte_codes})", r"u(?:" + "|".join(units) + ")"]
-    letters = [k.decode() for k, v in _SIMPLE.items() if v[0] in wanted]
-    if letters:
-        alts.append("[" + re.escape("".join(letters)) + "]")
-    percent = re.compile(rf"%(?:{byte_codes})".encode())
-    return percent, re.compile((r"\\(?:" + "|".join(alts) + ")").encode())
-
-
-class _Mark(NamedTuple):
-    dec_start: int
-    dec_end: int
-    raw_start: int
-    raw_end: int
-    kind: str
-
-
 class Matcher:
     """All needles' occurrences in a buffer, as :class:`Hit` spans of that buffer."""
 
@@ -307,7 +250,7 @@ class Matcher:
         escaped = [(n.pattern, n) for n in needles if n.escaped]
         self.escaped = _Literals(escaped)
         self.margin = self.escaped.longest  # decoded bytes a hit can reach beyond an escape
-        self.escape_res = _escape_regexes([p for p, _ in escaped]) if escaped else None
+        self.escape_res = escape_regexes([p for p, _ in escaped]) if escaped else None
         # bytes to keep from one chunk to the next so that no occurrence is cut
         self.overlap_literal = max(self.literal.longest - 1, 0)
         self.overlap_raw = max(6 * self.escaped.longest - 1, 0)  # \uXXXX: 6 bytes per byte
@@ -329,77 +272,18 @@ class Matcher:
         return out
 
     def _escaped_hits(self, buf: bytes) -> list[Hit]:
-        """Decode each cluster of escapes (with a margin of plain bytes) and search them all.
-
-        The decoded windows are joined into one view and searched at once (a search
-        per window costs more than the window); a hit must stay inside one window.
-        """
         assert self.escape_res is not None
         percent, backslash = self.escape_res
         found = [rx.finditer(buf) for rx, c in ((percent, b"%"), (backslash, b"\\")) if c in buf]
         escapes = found[0] if len(found) == 1 else heapq.merge(*found, key=lambda m: m.start())
-        margin = self.margin
-        parts: list[bytes] = []
-        marks: list[_Mark] = []
-        windows: list[tuple[int, int, int, int]] = []  # decoded start, end, buffer start, mark
-        size = 0
-        pos = -1  # buffer offset copied up to; -1: no window open
-        last_end = 0
-        for m in escapes:
-            start = m.start()
-            if pos >= 0 and start - last_end > margin:
-                hi = min(len(buf), last_end + margin)
-                parts.append(buf[pos:hi])
-                size += hi - pos
-                windows[-1] = (*windows[-1][:1], size, *windows[-1][2:])
-                pos = -1
-            if pos < 0:
-                pos = max(0, start - margin)
-                windows.append((size, -1, pos, len(marks)))
-            parts.append(buf[pos:start])
-            size += start - pos
-            value, kind = _decode_escape(m.group())
-            marks.append(_Mark(size, size + len(value), start, m.end(), kind))
-            parts.append(value)
-            size += len(value)
-            pos = last_end = m.end()
-        if pos < 0:
-            return []
-        hi = min(len(buf), last_end + margin)
-        parts.append(buf[pos:hi])
-        size += hi - pos
-        windows[-1] = (*windows[-1][:1], size, *windows[-1][2:])
-        view = b"".join(parts)
-        window_starts = [w[0] for w in windows]
-        mark_starts = [mk.dec_start for mk in marks]
+        view = DecodedView(buf, escapes, self.margin)
         out = []
-        for start, pattern, needle in self.escaped.find(view):
-            stop = start + len(pattern)
-            w_start, w_end, lo, first_mark = windows[bisect_right(window_starts, start) - 1]
-            if stop > w_end:
-                continue  # across two windows: not in the buffer
-            kinds = set()
-            i = bisect_left(mark_starts, stop) - 1
-            while i >= first_mark and marks[i].dec_end > start:
-                kinds.add(marks[i].kind)
-                i -= 1
-            if not kinds:
-                continue  # no escape inside: the literal view reports it
-
-            def locate(offset: int, end: bool, lo: int = lo, w_start: int = w_start,
-                       first_mark: int = first_mark) -> int:  # fmt: skip
-                """The buffer offset of a decoded byte (its first or, with ``end``, past its last)."""
-                i = bisect_right(mark_starts, offset) - 1
-                if i < first_mark:
-                    return lo + (offset - w_start) + end
-                mk = marks[i]
-                if offset < mk.dec_end:  # a byte an escape decoded to
-                    return mk.raw_end if end else mk.raw_start
-                return mk.raw_end + (offset - mk.dec_end) + end
-
-            kind = ", ".join(sorted(kinds))
-            form = kind if needle.form == "plain" else f"{needle.form}, {kind}"
-            out.append(Hit(locate(start, False), locate(stop - 1, True), needle.keys, form))
+        for start, pattern, needle in self.escaped.find(view.data) if view.data else ():
+            span = view.span(start, start + len(pattern))
+            if span is not None:
+                first, last, kind = span
+                form = kind if needle.form == "plain" else f"{needle.form}, {kind}"
+                out.append(Hit(first, last, needle.keys, form))
         return out
 
     def tail_start(self, buf: bytes) -> int:

@@ -12,6 +12,7 @@ found. Notebooks are read as JSON so a hit names the cell and the part of it.
 A finding carries the key name and the form, never the value.
 
 Modules: ``forms`` (the literal forms), ``matcher`` (one pass over a buffer),
+``escapes`` (escapes decoded where they occur),
 ``stream`` (chunks), ``notebook``, ``files`` (the working tree), ``gitsource``
 (staged blobs, history), ``hook`` (the pre-commit hook).
 """

@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ..errors import ConfigError, DecryptError, UsageError
+from ..errors import ConfigError, UsageError
 from .secrets_write import add_flag
 
 NEW_FILE = "secrets.enc.env"
@@ -164,7 +164,7 @@ def _explicit(args: argparse.Namespace, ctx: Any) -> Path | None:
     return path if path.is_absolute() else (ctx.cwd / path)
 
 
-def _rule_for(path: Path) -> Any:
+def rule_for(path: Path) -> Any:
     from ..sopsconfig import creation_rule
 
     return creation_rule(path.resolve() if path.exists() else path.parent.resolve() / path.name)
@@ -285,7 +285,7 @@ def _open_any(path: Path, ids: list[Any]) -> Any:
         return AgeDocument.open(path, ids) if path.exists() else AgeDocument.empty(path)
     if path.exists():
         return sops.open_document(path, ids)
-    return sops.empty_document(path, _rule_for(path))
+    return sops.empty_document(path, rule_for(path))
 
 
 def _profile_file(ctx: Any) -> Path:
@@ -327,7 +327,7 @@ def target_for_write(args: argparse.Namespace, ctx: Any, key: str | None) -> tup
             if f".{profile}." in path.name:
                 return path, doc
         path = _profile_file(ctx)
-        return path, sops.empty_document(path, _rule_for(path))
+        return path, sops.empty_document(path, rule_for(path))
     if docs:
         return docs[0]
     named = named_files(ctx)
@@ -358,11 +358,11 @@ def _set(args: argparse.Namespace, ctx: Any) -> int:
     if new_key:
         note_names(ctx, path, [args.key])
     if new_file:
-        _say_recipients(doc.recipients() if doc.store == "age" else doc.md.recipients())
+        say_recipients(doc.recipients() if doc.store == "age" else doc.md.recipients())
     return 0
 
 
-def _say_recipients(recipients: list[str]) -> None:
+def say_recipients(recipients: list[str]) -> None:
     """Who a new file is readable by (from .sops.yaml): shown, so a pulled change cannot add someone unseen."""
     sys.stderr.write("envshim: encrypted for " + ", ".join(recipients) + " (from .sops.yaml)\n")
 
@@ -385,86 +385,6 @@ def _rm(args: argparse.Namespace, ctx: Any) -> int:
     return 0
 
 
-def _plain_names(text: str, src: Path, out: Path, rule: Any) -> list[tuple[str, int | None]]:
-    """The names a new sops file made from ``text`` would hold, with their lines in ``src``."""
-    from ..formats import sops
-
-    try:
-        store = sops.store_for(out)
-    except DecryptError:
-        store = "binary"  # as sops: an unknown extension is the binary store
-    if store == "binary":  # one blob; the team layer reads it as dotenv when it parses
-        from ..formats.dotenv import parse
-
-        try:
-            return [(b.key, b.line) for b in parse(text, str(src))]
-        except ConfigError:
-            return []
-    branches = sops.load_plain_branches(store, text, src)
-    doc = sops.new_document(out, store, branches, rule)
-    starts = {}  # a dotenv line's name, for the stores that keep no line numbers
-    for number, raw in enumerate(text.splitlines(), 1):
-        starts.setdefault(raw.split("=", 1)[0], number)
-    return [(name, line or starts.get(name)) for name, _value, line in doc.values()]
-
-
-def _encrypt(args: argparse.Namespace, ctx: Any) -> int:
-    from .. import names
-    from ..formats import sops
-    from .secrets_write import config_lock, confirm_recipients, file_locks, note_names
-
-    src = Path(args.path)
-    src = src if src.is_absolute() else ctx.cwd / src
-    if not src.is_file():
-        raise ConfigError(
-            "no such file", path=src, hint="name a plaintext dotenv, yaml or json file"
-        )
-    if args.output:
-        out = Path(args.output)
-        out = out if out.is_absolute() else ctx.cwd / out
-    else:
-        out = (
-            src.with_name(f"{src.stem}.enc{src.suffix}")
-            if src.suffix
-            else src.with_name(src.name + ".enc.env")
-        )
-    if sops.is_sops_file(src):
-        raise ConfigError("already a sops file", path=src, hint="use `envshim secrets edit`")
-    confirm_recipients(ctx, args)
-    try:
-        text = src.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        raise ConfigError("not UTF-8 text", path=src, hint="secret files hold text") from None
-    with config_lock(ctx), file_locks(ctx, [out]):
-        if out.exists():
-            raise ConfigError(
-                "already exists; not overwriting it",
-                path=out,
-                hint="use `envshim secrets edit` to change it, or choose another -o",
-            )
-        if out.suffix == ".age":  # a plain age file holding the dotenv text
-            from ..formats.age_write import AgeDocument
-
-            doc = AgeDocument.empty(out)
-            doc.replace_plaintext(text)
-            found = [(name, line) for name, _value, line in doc.values()]
-            names.check_all([n for n, _l in found], path=src, lines=dict(found))
-            recipients = doc.save()
-        else:
-            rule = _rule_for(out)
-            found = _plain_names(text, src, out, rule)
-            names.check_all([n for n, _l in found], path=src, lines=dict(found))
-            sops.encrypt_plaintext(src, out, rule)
-            recipients = [r for group in rule.groups for r in group]
-    _say_recipients(recipients)
-    note_names(ctx, out, [n for n, _l in found])
-    sys.stderr.write(
-        f"envshim: wrote {out}; now delete the plaintext {src.name} (and if it was ever "
-        "committed, purge it from git history and rotate its values)\n"
-    )
-    return 0
-
-
 def run(args: argparse.Namespace) -> int:
     from ..hardening import forbid_core_dumps
 
@@ -480,7 +400,9 @@ def run(args: argparse.Namespace) -> int:
     if action == "rm":
         return _rm(args, ctx)
     if action == "encrypt":
-        return _encrypt(args, ctx)
+        from .secrets_encrypt import encrypt
+
+        return encrypt(args, ctx)
     if action == "edit":
         from .secrets_edit import edit
 

@@ -8,6 +8,7 @@ import hashlib
 import os
 import pty
 import select
+import shlex
 import signal
 import subprocess
 import sys
@@ -109,7 +110,7 @@ def test_run_redact_keeps_a_signal_death(project, clean_env):
     assert proc.returncode == -signal.SIGTERM  # envshim itself died by SIGTERM
     assert proc.stdout == b"[redacted DB_PASSWORD]\n"
     shell = subprocess.run(
-        ["bash", "-c", " ".join(envshim("run", "--redact", "--", "sh", "-c", "'kill -INT $$'"))
+        ["bash", "-c", shlex.join(envshim("run", "--redact", "--", "sh", "-c", "kill -INT $$"))
          + "; echo status=$?"],
         cwd=project, env=clean_env, capture_output=True, text=True, timeout=60,
     )  # fmt: skip

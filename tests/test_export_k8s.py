@@ -162,6 +162,15 @@ def test_sops_secret_decrypts_with_real_sops_to_the_plain_one(proj, tmp_path):
         v.startswith("ENC[AES256_GCM,") for k, v in doc["stringData"].items() if TEAM.get(k, 1)
     )
     assert not (root / "k8s" / "secret.yaml").exists()  # no plaintext copy
+    # a plaintext Secret an earlier export wrote there is removed, someone else's file is not
+    assert export(root, env, "--out", "k8s").returncode == 0
+    assert (root / "k8s" / "secret.yaml").exists()
+    again = export(root, env, "--split", "--sops", "--out", "k8s")
+    assert again.returncode == 0 and "removed the plaintext" in again.stderr
+    assert not (root / "k8s" / "secret.yaml").exists()
+    (root / "k8s" / "secret.yaml").write_text("apiVersion: v1\nkind: Secret\n# mine\n")
+    assert export(root, env, "--split", "--sops", "--out", "k8s").returncode == 0
+    assert (root / "k8s" / "secret.yaml").read_text().endswith("# mine\n")
     clear = tmp_path / "decrypted.yaml"
     clear.write_text(decrypted)
     validate(clear)

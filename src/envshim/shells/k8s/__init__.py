@@ -11,6 +11,7 @@ itself writes, which Flux's kustomize-controller and KSOPS decrypt.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -30,6 +31,21 @@ def split(
         return {}, dict(data)
     config = {k: v for k, v in data.items() if is_committed_default(ctx, k)}
     return config, {k: v for k, v in data.items() if k not in config}
+
+
+def _remove_plain_secret(path: Path) -> None:
+    """A plaintext ``secret.yaml`` that envshim wrote earlier beside the encrypted one
+    would be committed with it: remove it (only a Secret with envshim's label)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return
+    if text.startswith("apiVersion: v1\nkind: Secret\n") and _MANAGED in text:
+        path.unlink()
+        sys.stderr.write(f"envshim: removed the plaintext {path} written by an earlier export\n")
+
+
+_MANAGED = '"app.kubernetes.io/managed-by": "envshim"'
 
 
 class K8sRenderer(Renderer):
@@ -73,6 +89,7 @@ class K8sRenderer(Renderer):
             write_out(str(directory / "configmap.yaml"), docs[0], private=False)
         if opts.get("sops"):
             write_out(str(directory / "secret.enc.yaml"), sealed, private=False)
+            _remove_plain_secret(directory / "secret.yaml")
         else:
             write_out(str(directory / "secret.yaml"), docs[-1], private=True)
         return ""

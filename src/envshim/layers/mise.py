@@ -88,7 +88,9 @@ def load_configs(ctx: LayerContext) -> list[MiseConfig]:
     """Read every config that applies to ``ctx.cwd``, recording files and watched paths."""
     watch: list[str] = []
     cwd = str(ctx.cwd)
-    early = early_settings(cwd, ctx.environ, list(ctx.profiles), ctx.read_bytes, watch)
+    early = early_settings(
+        cwd, ctx.environ, list(ctx.profiles), ctx.read_bytes, watch, str(ctx.root)
+    )
     found = discover(cwd, early, ctx.environ, watch)
     ctx.watch.extend(Path(w) for w in watch)
     if not found:

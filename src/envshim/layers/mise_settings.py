@@ -121,9 +121,12 @@ def early_settings(
     explicit: list[str],
     read: Callable[[str], bytes],
     watch: list[str],
+    root: str | None = None,
 ) -> EarlySettings:
-    """``explicit``: profiles chosen outside mise (``--env``, ``ENVSHIM_ENV``), which win."""
-    miserc = _load_miserc(cwd, environ, read, watch)
+    """``explicit``: profiles chosen outside mise (``--env``, ``ENVSHIM_ENV``), which win.
+    A miserc that does not exist is watched only at ``root`` (the project) and below, as
+    the hook watches nothing above a project (one there is seen at the next ``cd``)."""
+    miserc = _load_miserc(cwd, environ, read, watch, root)
     out = EarlySettings()
     profiles = list(explicit)
     if not profiles:
@@ -185,13 +188,20 @@ def miserc_files(cwd: str, environ: Mapping[str, str]) -> list[str]:
 
 
 def _load_miserc(
-    cwd: str, environ: Mapping[str, str], read: Callable[[str], bytes], watch: list[str]
+    cwd: str,
+    environ: Mapping[str, str],
+    read: Callable[[str], bytes],
+    watch: list[str],
+    root: str | None,
 ) -> dict[str, Any]:
     merged: dict[str, Any] = {}
+    inside = (root.rstrip("/") + "/") if root else None
     for path in reversed(miserc_files(cwd, environ)):
-        watch.append(path)
         if not os.path.isfile(path):
+            if inside is None or path.startswith(inside):
+                watch.append(path)
             continue
+        watch.append(path)
         merged.update(_parse_miserc(path, read(path), cwd, environ))
     return merged
 

@@ -207,7 +207,7 @@ def test_appended_empty_value_cannot_blank_a_secret(proj):
     assert real.returncode == 0 and "A=\n" in real.stdout  # sops accepts the forgery
     proc, took = _run("export", "bash", env=env, cwd=root)
     err = _refused(proc, took, "secret-a")
-    assert "A appears again with an empty value" in err
+    assert "secrets.enc.env:3: A appears again with an empty value" in err
 
 
 def test_inserted_plain_value_is_refused(proj):

@@ -286,12 +286,16 @@ class SopsDocument:
                     f"{shown_name(leaf.names)} appears again with an empty value, which sops "
                     "neither encrypts nor covers by its MAC (it would blank the value above)",
                     path=self.path,
-                    line=line,
+                    line=self._item_line(leaf.container, line),
                     hint="anyone can add such a line without a key; remove it, "
                     "or restore the file from git",
                 )
             seen.add(name)
         return values
+
+    def _item_line(self, container: Any, default: int | None) -> int | None:
+        top = self.branches[0] if self.branches else None
+        return getattr(top, "item_lines", {}).get(id(container), default)
 
     def _name(self, names: list[str | int]) -> str:
         if self.store == "ini":

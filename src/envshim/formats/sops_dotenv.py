@@ -43,7 +43,9 @@ def load(text: str, path: str) -> tuple[Pairs, dict[str, Any] | None, dict[str, 
         if key.startswith(PREFIX):
             flat[key[len(PREFIX) :]] = value
             continue
-        branch.append([key, value.replace("\\n", "\n")])
+        item = [key, value.replace("\\n", "\n")]
+        branch.append(item)
+        branch.item_lines[id(item)] = number  # a repeated key's own line, for messages
         lines.setdefault(key, number)
     meta = sops_meta.decode_flat(flat) if flat else None
     return branch, meta, lines

@@ -36,6 +36,10 @@ class Comment(str):
 class Pairs(list):
     """An ordered branch of ``[key, value]`` items; a key may be a :class:`Comment`."""
 
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*args)
+        self.item_lines: dict[int, int] = {}  # id of an item -> its line, where known
+
     def get(self, key: str, default: Any = None) -> Any:
         for k, v in self:
             if k == key and not isinstance(k, Comment):
@@ -402,12 +406,15 @@ Stash = dict[tuple[str, str, bytes], bytes]
 class Plain:
     """One decrypted leaf: where it is and its value."""
 
-    __slots__ = ("encrypted", "names", "value")
+    __slots__ = ("container", "encrypted", "names", "value")
 
-    def __init__(self, names: list[str | int], value: Any, encrypted: bool) -> None:
+    def __init__(
+        self, names: list[str | int], value: Any, encrypted: bool, container: Any = None
+    ) -> None:
         self.names = names
         self.value = value
         self.encrypted = encrypted
+        self.container = container
 
 
 def decrypt_branches(
@@ -475,7 +482,7 @@ def decrypt_branches(
                 value = new
             if not md.mac_only_encrypted or encrypted:
                 mac.add(go_rfc3339(value) if isinstance(value, SopsTime) else value)
-            leaves.append(Plain(names, value, encrypted))
+            leaves.append(Plain(names, value, encrypted, container))
     computed = mac.hexdigest()
     if mistyped:
         check_mac(md, key, computed, path)  # a changed file is reported as changed first

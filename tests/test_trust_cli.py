@@ -108,3 +108,29 @@ def test_allowing_one_profile_keeps_the_others(clean_env, tmp_path):
     assert sorted(Path(p).name for p in record.files) == ["mise.staging.toml", "mise.toml"]
     status = run_envshim("status", str(root), env=staging).stdout
     assert "trust    allowed" in status and "STAGE" in status
+
+
+def test_own_recipients_add_is_confirmed_before_any_allow(clean_env, tmp_path):
+    """A maintainer who never ran `allow` adds a teammate, then writes: her own add counts
+    as confirmed, while the project itself stays not allowed."""
+    from conftest import age_keygen
+
+    keys = Path(clean_env["XDG_CONFIG_HOME"]) / "sops" / "age"
+    keys.mkdir(parents=True)
+    mine = age_keygen(keys / "keys.txt")
+    bob = age_keygen(tmp_path / "bob.key")
+    root = tmp_path / "proj"
+    root.mkdir()
+    (root / ".sops.yaml").write_text(f"creation_rules:\n  - age: {mine}\n")
+    (root / "envshim.toml").write_text("\n")
+    run_envshim("secrets", "set", "A", cwd=root, env=clean_env, input="one\n", check=True)
+    run_envshim("recipients", "add", bob, cwd=root, env=clean_env, check=True)
+    out = run_envshim("secrets", "set", "B", cwd=root, env=clean_env, input="two\n")
+    assert out.returncode == 0, out.stderr
+    assert trust.check(root, clean_env).status == trust.UNTRUSTED
+    # a recipient someone else adds is still refused
+    (root / ".sops.yaml").write_text(
+        (root / ".sops.yaml").read_text().replace(bob, f"{bob},{MALLORY}")
+    )
+    refused = run_envshim("secrets", "set", "C", cwd=root, env=clean_env, input="three\n")
+    assert refused.returncode != 0 and MALLORY in refused.stderr

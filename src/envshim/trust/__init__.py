@@ -292,7 +292,8 @@ def new_recipients(root: Path, environ: Mapping[str, str] | None = None) -> list
 
 def unconfirmed_recipients(root: Path, environ: Mapping[str, str] | None = None) -> list[str]:
     """Recipients a write would encrypt to that this user never confirmed: those added
-    since ``allow``; with no record, every one that is not the user's own key."""
+    since ``allow``; with no record, every one that is neither the user's own key nor one
+    they added or kept themselves (``recipients add/rm`` before any ``allow``)."""
     record = load_record(root, environ)
     if record is not None:
         return sorted(set(sops_recipients(root)) - set(record.recipients))
@@ -304,13 +305,37 @@ def unconfirmed_recipients(root: Path, environ: Mapping[str, str] | None = None)
     except EnvshimError:
         identities = []
     mine = {normalize_recipient(i.recipient) for i in identities}
+    mine |= {normalize_recipient(r) for r in _confirmed_without_record(root, environ)}
     return [r for r in sops_recipients(root) if normalize_recipient(r) not in mine]
+
+
+def _confirmed_path(root: Path, environ: Mapping[str, str] | None) -> Path:
+    """Recipients this user confirmed in a project they have not allowed (yet): kept apart
+    from the allow record, which would otherwise say the project is allowed."""
+    record = record_path(root, environ)
+    return record.with_name(record.stem + ".recipients.json")
+
+
+def _confirmed_without_record(root: Path, environ: Mapping[str, str] | None) -> list[str]:
+    import json
+
+    from ..errors import ConfigError
+    from ..safeio import read_regular
+
+    try:
+        data = json.loads(read_regular(_confirmed_path(root, environ)))
+    except (OSError, ValueError, ConfigError):
+        return []
+    if not isinstance(data, dict) or data.get("root") != str(root):
+        return []
+    return [str(r) for r in data.get("recipients", []) if isinstance(r, str)]
 
 
 def note_recipients(
     root: Path, recipients: Iterable[str], environ: Mapping[str, str] | None = None
 ) -> None:
-    """After this user's own ``recipients add/rm``: the record holds the new list."""
+    """After this user's own ``recipients add/rm``: the record holds the new list (without
+    a record, a side file does, until the first ``allow``)."""
     wanted = sorted(set(recipients))
 
     def change(record: Record) -> None:
@@ -318,7 +343,13 @@ def note_recipients(
 
     from .record import update
 
-    update(root, change, environ)
+    if update(root, change, environ) is None:
+        import json
+
+        from ..atomic import write_atomic
+
+        data = {"root": str(root), "recipients": wanted}
+        write_atomic(_confirmed_path(root, environ), json.dumps(data, indent=2) + "\n")
 
 
 def note_names(

@@ -469,3 +469,24 @@ def test_dotenv_values_match_mise(
         expected, got = json.loads(theirs.stdout), json.loads(ours.stdout)
         expected.pop("PATH", None)
         assert got == expected
+
+
+def test_glob_through_fanning_links_is_bounded(tmp_path: Path, clean_env):
+    """Links that fan out (each level links twice to the next) make 2**20 paths without a
+    loop: the walk stops at a bound with one line naming the config line."""
+    import time
+
+    proj = tmp_path / "fan"
+    for i in range(21):
+        (proj / f"d{i}").mkdir(parents=True)
+    for i in range(20):
+        for name in ("x", "y"):
+            (proj / f"d{i}" / name).symlink_to(f"../d{i + 1}", target_is_directory=True)
+    (proj / "d20" / ".env.z").write_text("Z=1\n")
+    (proj / "mise.toml").write_text('[env]\n_.file = "d0/**/.env*"\n')
+    started = time.monotonic()
+    ours = run_envshim("export", "--format", "json", env=clean_env, cwd=proj)
+    assert time.monotonic() - started < 20
+    assert ours.returncode == 1 and ours.stdout == ""
+    lines = ours.stderr.strip().splitlines()
+    assert len(lines) == 1 and f"{proj}/mise.toml:2" in lines[0] and "symlinks" in lines[0]

@@ -69,7 +69,7 @@ def expand_glob(
     the way down, so a link to ``..`` or out of the project is never walked (two
     links to ``..`` would otherwise make the walk exponential; mise follows links
     out of the project, envshim does not, and ``outside`` collects them for a
-    warning); it visits at most :data:`MAX_WALK` directories.
+    warning); links add at most :data:`MAX_LINKED` directories.
     """
     if "*" not in path:
         return [path], None
@@ -84,48 +84,54 @@ def expand_glob(
     return _walk_match(root, pattern, searched, project, outside), searched
 
 
-MAX_WALK = 10000  # directories one glob may visit
+MAX_LINKED = 10000  # directories one glob may reach through directory symlinks
 
 
 def _walk(root: str, project: str | os.PathLike[str] | None, outside: list[str] | None = None):
     """``os.walk`` that follows directory symlinks only inside the project, never in a loop;
-    the links out of the project it leaves are appended to ``outside``."""
+    the links out of the project it leaves are appended to ``outside``. A real tree is
+    walked whole (it is finite); what links add is bounded by :data:`MAX_LINKED` (links
+    that fan out to the same directories again and again grow exponentially)."""
     inside = os.path.realpath(project if project is not None else root)
-    stack = [(root, (os.path.realpath(root),))]
-    visited = 0
+    prefix = inside.rstrip("/") + "/"
+    # (path, real paths of it and its ancestors, reached through a link)
+    stack: list[tuple[str, tuple[str, ...], bool]] = [(root, (os.path.realpath(root),), False)]
+    linked = 0
     while stack:
-        dirpath, ancestors = stack.pop()
-        visited += 1
-        if visited > MAX_WALK:
-            raise ConfigError(
-                f"a _.file glob walks more than {MAX_WALK} directories",
-                path=root,
-                hint="narrow the pattern",
-            )
+        dirpath, ancestors, via_link = stack.pop()
+        if via_link:
+            linked += 1
+            if linked > MAX_LINKED:
+                raise ConfigError(
+                    f"the glob reaches more than {MAX_LINKED} directories through symlinks",
+                    path=root,
+                    hint="narrow the pattern, or remove the directory links it follows",
+                )
         try:
             entries = list(os.scandir(dirpath))
         except OSError:
             continue
-        dirnames, filenames = [], []
+        dirs: list[tuple[str, bool]] = []
+        filenames = []
         for entry in entries:
             try:
-                is_dir = entry.is_dir(follow_symlinks=True)
+                if entry.is_dir(follow_symlinks=True):
+                    dirs.append((entry.name, entry.is_symlink()))
+                else:
+                    filenames.append(entry.name)
             except OSError:
                 continue
-            (dirnames if is_dir else filenames).append(entry.name)
         yield dirpath, filenames
-        for name in sorted(dirnames, reverse=True):
+        for name, is_link in sorted(dirs, reverse=True):
             child = os.path.join(dirpath, name)
-            real = os.path.realpath(child)
+            real = os.path.realpath(child) if is_link else os.path.join(ancestors[-1], name)
             if real in ancestors:
                 continue  # a link back up: a loop
-            if os.path.islink(child) and not (
-                real == inside or real.startswith(inside.rstrip("/") + "/")
-            ):
+            if is_link and real != inside and not real.startswith(prefix):
                 if outside is not None:
                     outside.append(child)
                 continue  # a link out of the project
-            stack.append((child, (*ancestors, real)))
+            stack.append((child, (*ancestors, real), via_link or is_link))
 
 
 def _walk_match(

@@ -95,7 +95,15 @@ class FileLoading:
             config.root, self.evaluate(item.text, config, origin.line, scope, "_.file"), self.home
         )
         outside: list[str] = []
-        files, searched = expand_glob(target, config.root, outside)
+        try:
+            files, searched = expand_glob(target, config.root, outside)
+        except ConfigError as exc:  # named by the line that wrote the glob
+            raise ConfigError(
+                f"_.file {item.text!r}: {exc.message}",
+                path=config.path,
+                line=origin.line,
+                hint=exc.hint,
+            ) from None
         if searched is not None:
             self.ctx.watch.extend(Path(d) for d in searched)
         for link in outside:

@@ -7,6 +7,7 @@ skips a missing ``_.file`` silently; envshim reports it.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import textwrap
@@ -104,12 +105,6 @@ CASES: dict[str, tuple[dict[str, str], str, list[str], bool]] = {
         ["NOTHING", "null"],
         True,
     ),
-    "invalid variable name": (
-        {"mise.toml": '[env]\nGOOD = "x"\n"1BAD" = "y"\n'},
-        "mise.toml:3",
-        ["1BAD", "not a valid variable name"],
-        False,  # mise exports it; no shell can hold it
-    ),
     "value and default together": (
         {"mise.toml": '[env]\nA = 1\nX = { value = "v", default = "d" }\n'},
         "mise.toml:3",
@@ -163,12 +158,6 @@ CASES: dict[str, tuple[dict[str, str], str, list[str], bool]] = {
         ".env:2",
         ["T", "escape"],
         True,
-    ),
-    "dotenv: a name no shell can hold": (
-        {"mise.toml": '[env]\n_.file = ".env"\n', ".env": "OK=1\nKEY.Value=1\n"},
-        ".env:2",
-        ["KEY.Value", "not a valid variable name"],
-        False,  # mise exports it; no shell can hold it
     ),
     "undefined vars.X": (
         {"mise.toml": '[vars]\nA = "x"\n[env]\nX = "{{ vars.B }}"\n'},
@@ -254,6 +243,30 @@ def test_bad_config_is_one_line_error(name: str, tmp_path: Path, clean_env: dict
         timeout=120,
     )
     assert (theirs.returncode != 0) == mise_fails, theirs.stderr
+
+
+@pytest.mark.parametrize(
+    "files,where,name",
+    [
+        ({"mise.toml": '[env]\nGOOD = "x"\n"1BAD" = "y"\n'}, "mise.toml:3", "1BAD"),
+        (
+            {"mise.toml": '[env]\n_.file = ".env"\n', ".env": "GOOD=x\nKEY.Value=1\n"},
+            ".env:2",
+            "KEY.Value",
+        ),
+    ],
+)
+def test_a_name_no_shell_can_hold_is_skipped_with_a_warning(
+    files: dict[str, str], where: str, name: str, tmp_path: Path, clean_env: dict[str, str]
+):
+    """One policy for every format (mise exports such a name; no shell can hold it): the
+    name is left out with one warning naming its file and line, every other name loads."""
+    proj = _bad(tmp_path, files)
+    proc = run_envshim("export", "--format", "json", env=clean_env, cwd=proj)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout) == {"GOOD": "x"}
+    assert proc.stderr.count("\n") == 1
+    assert f"{proj}/{where}: skipped {name!r}: no shell can hold that name" in proc.stderr
 
 
 def test_unsupported_construct_without_mise_names_it(tmp_path: Path, clean_env: dict[str, str]):

@@ -122,6 +122,7 @@ def resolve(
         load_configs(ctx)
     enter_secrets()
     variables = merger.finish()
+    _skip_unholdable(variables, ctx.warnings)
     if exposure is not None:
         for key, var in list(variables.items()):  # the mise layer's own secrets (age values)
             reason = exposure.withheld(key, var.origin.layer, var.origin.path, var.secret)
@@ -151,6 +152,22 @@ def resolve(
 
         check_required(lookup, ctx.options, project.options_path)
     return resolution
+
+
+def _skip_unholdable(variables: dict[str, Any], warnings: list[str]) -> None:
+    """One policy for every format: a name no shell can hold (``prometheus-node-exporter``
+    in a sops file shared with Kubernetes, ``KEY.Value`` in a dotenv file) is left out
+    with a warning naming its file and line; every other name still loads."""
+    from .shells.base import is_valid_name
+    from .trust import printable
+
+    for key in [k for k in variables if not is_valid_name(k)]:
+        origin = variables.pop(key).origin
+        where = origin.path or origin.layer
+        if origin.path and origin.line is not None:
+            where = f"{origin.path}:{origin.line}"
+        shown = printable(key if len(key) <= 40 else key[:40] + "…")
+        warnings.append(f"{printable(where)}: skipped {shown!r}: no shell can hold that name")
 
 
 def _check_guarded(entries: list[Entry], ctx: LayerContext) -> None:

@@ -208,7 +208,14 @@ def _name_results(d: Doctor, key: str, where: Where, reasons: dict[str, list[str
             text = reason.format("envshim" if key.startswith("ENVSHIM_") else ", ".join(shells))
         else:
             text = reason + (f" (in {', '.join(shells)})" if len(shells) < len(SHELLS) else "")
-        out.append(Result("export", FAIL, f"{at}{text}: {who} export fails", _rename_step(d, path)))
+        if "not a valid variable name" in reason:  # left out with a warning (resolve.py)
+            out.append(
+                Result("export", WARN, f"{at}{text}: {who} export skips it", _rename_step(d, path))
+            )
+        else:
+            out.append(
+                Result("export", FAIL, f"{at}{text}: {who} export fails", _rename_step(d, path))
+            )
     return out
 
 

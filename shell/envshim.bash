@@ -108,13 +108,6 @@ _envshim_leave() {
   printf 'envshim:%s variables\n' "$__envshim_t" >&2
 }
 
-_envshim_note() {
-  __envshim_cnt=$((__envshim_cnt + 1))
-  if ((__envshim_cnt <= @SUMMARY_NAMES@)); then
-    __envshim_sum+=" $1"
-  fi
-}
-
 # The slow path: one process, its output captured completely, then evaluated.
 _envshim_load() {
   local __envshim_out __envshim_d=

@@ -92,7 +92,7 @@ _envshim_leave() {
   emulate -L zsh
   local __envshim_sum= __envshim_cnt=0 __envshim_g1=0 __envshim_g2=0 __envshim_t=
   if [[ -n $_envshim_revert ]]; then
-    eval "$_envshim_revert"
+    _envshim_eval "$_envshim_revert"
   fi
   _envshim_state=${ENVSHIM_STATE-}
   _envshim_scope= _envshim_revert= _envshim_cwddep=0
@@ -110,11 +110,17 @@ _envshim_leave() {
   printf 'envshim:%s variables\n' "$__envshim_t" >&2
 }
 
-_envshim_note() {
-  __envshim_cnt=$(( __envshim_cnt + 1 ))
-  if (( __envshim_cnt <= @SUMMARY_NAMES@ )); then
-    __envshim_sum+=" $1"
+# zsh's eval slows down quadratically with the number of commands in one string: a big
+# script (thousands of variables) is evaluated one line at a time (each line is a command).
+_envshim_eval() {
+  local __envshim_l
+  if (( ${#1} < 65536 )); then
+    eval "$1"
+    return
   fi
+  for __envshim_l in "${(@f)1}"; do
+    eval "$__envshim_l"
+  done
 }
 
 # The slow path: one process, its output captured completely, then evaluated.
@@ -138,7 +144,7 @@ _envshim_load() {
     fi
   fi
   if __envshim_out=$(ENVSHIM_HOOK_PID=$$ ENVSHIM_DIRENV=$__envshim_d "@ENVSHIM@" export zsh --hook); then
-    eval "$__envshim_out" || :
+    _envshim_eval "$__envshim_out" || :
     _envshim_prof="${ENVSHIM_ENV-}|${MISE_ENV-}"
   else
     if (( $? > 128 )); then

@@ -51,7 +51,7 @@ def test_multiline_values_survive_the_hook_script_read_as_typed_lines(label, tmp
     out, left = tmp_path / "ENV", tmp_path / "LEFT"
     # then leave in pure shell: the revert script (one line) restores what was there
     script = prelude + script + f"/usr/bin/env -0 > {out}\n"
-    script += f'_envshim_note() {{ :; }}\neval "$_envshim_revert"\n/usr/bin/env -0 > {left}\n'
+    script += f'eval "$_envshim_revert"\n/usr/bin/env -0 > {left}\n'
     proc = subprocess.run(
         argv,
         input=script.encode(),

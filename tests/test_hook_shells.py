@@ -103,7 +103,7 @@ class Shell:
         os.close(slave)
         self.buffer = ""
         self.count = 0
-        self.wait_prompt()
+        self.startup = self.wait_prompt()  # what the rc file and the first prompt printed
 
     def _read(self, timeout: float) -> str:
         ready, _, _ = select.select([self.master], [], [], timeout)
@@ -174,7 +174,9 @@ class Shell:
         exported environment, not the shell variables); commands then go to the child."""
         self.buffer = ""
         os.write(self.master, (shlex.join(self.argv) + "\n").encode())
-        return self.wait_prompt(timeout)
+        # a command answered by the child: its first prompt has been drawn (a prompt seen
+        # before may be the parent's, redrawn)
+        return self.run("true", timeout)
 
     def exit_child(self, timeout: float = 30) -> str:
         self.buffer = ""

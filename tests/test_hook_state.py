@@ -325,13 +325,13 @@ def _eval_in(
     shell: str, script: str, names: list[str], env: dict[str, str] | None = None
 ) -> dict[str, str | None]:
     """Evaluate ``script`` in a real shell; read ``names`` back from a child's environment.
-    ``_envshim_note`` is stubbed (the hook defines it)."""
+    fish's ``_envshim_note`` is stubbed (the hook defines it)."""
     exe = need(shell)
     if shell == "fish":
         prog = "function _envshim_note; end; printf '%s' $argv[1] | source; env -0"
         argv = [exe, "-c", prog, script]
     else:
-        prog = '_envshim_note() { :; }; eval "$1"; env -0'
+        prog = 'eval "$1"; env -0'
         argv = [exe, "-c", prog, shell, script]
     base = {"PATH": "/usr/bin:/bin"} if env is None else dict(env)
     base["LANG"] = "C.UTF-8"  # fish reads its environment in the locale

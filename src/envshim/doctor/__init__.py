@@ -23,7 +23,7 @@ from .core import FAIL, MARKS, OK, SKIP, WARN, Doctor, Result, file_recipients, 
 from .git import PLAINTEXT_IGNORES, add_gitignore, check_gitignore, check_tracked_plaintext
 from .identity import check_decrypt, check_identity, check_recipients
 from .mise import check_mise
-from .shell import check_direnv, check_shell, detect_shell, hook_line, rc_files
+from .shell import check_direnv, check_loads, check_shell, detect_shell, hook_line, rc_files
 from .store import check_user_store
 
 
@@ -40,6 +40,7 @@ CHECKS: list[Callable[[Doctor], list[Result]]] = [
     check_trust,
     check_mise,
     check_direnv,
+    check_loads,
     check_identity,
     check_recipients,
     check_decrypt,
@@ -81,6 +82,7 @@ __all__ = [
     "check_gitignore",
     "check_gitlab",
     "check_identity",
+    "check_loads",
     "check_mise",
     "check_recipients",
     "check_required",

@@ -126,6 +126,14 @@ def check_shell(d: Doctor) -> list[Result]:
     ]
 
 
+def check_loads(d: Doctor) -> list[Result]:
+    """Who loads this directory in the calling shell, and why (hook/who.py)."""
+    from ..hook.who import who_manages
+
+    manager = who_manages(str(d.cwd), str(d.project().root), d.environ)
+    return [Result("loads", SKIP if manager.who == "nobody" else OK, manager.line())]
+
+
 def check_direnv(d: Doctor) -> list[Result]:
     envrc = d.project().root / ".envrc"
     if not envrc.is_file():

@@ -9,8 +9,9 @@ evaluates that script in pure shell: no process.
 
 The revert script compares each variable with the value this load gave it and
 restores only those still equal (a variable changed by hand keeps the user's
-value), and calls ``_envshim_note SIGN NAME`` for each one it restores, so the
-hook can print the same summary as the slow path. Every value is quoted by the
+value), and counts each one it restores (``__envshim_cnt``, the first names in
+``__envshim_sum``; fish calls ``_envshim_note``), so the hook can print the same
+summary as the slow path. Every value is quoted by the
 renderer of the shell (one line per command, see shells/base.py).
 """
 
@@ -104,7 +105,9 @@ def _when(r: Renderer, test: str, action: str, item: str) -> str:
     note = r.quote(item)  # quoted: an unquoted ~NAME is tilde expansion
     if r.name == "fish":
         return f"if {test}; {action}; _envshim_note {note}; end"
-    return f"if {test}; then {action}; _envshim_note {note}; fi"
+    # counted inline: a zsh function call costs time in the number of variables
+    count = f"if (( ++__envshim_cnt <= {SUMMARY_NAMES} )); then __envshim_sum+=' '{note}; fi"
+    return f"if {test}; then {action}; {count}; fi"
 
 
 __all__ = ["SUMMARY_NAMES", "render_script", "revert_script"]

@@ -188,7 +188,8 @@ def _parse_line(
         key, rest = _key(rest, number)
         rest = _strip_start(rest)
     if not rest.startswith("="):
-        raise _LineError(number, "no '=' after the name", "write KEY=value", key)
+        # the line may be a bare token (a key, a JWT): never shown, not even its first word
+        raise _LineError(number, "no '=' after the first word", "write KEY=value", None)
     rest = _strip_start(rest[1:])
     if not rest or rest.startswith("#"):
         known[key] = None

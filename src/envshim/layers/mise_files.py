@@ -241,16 +241,13 @@ def _from_json(text: str, path: str) -> list[tuple[str, str, int | None]]:
 
 def _from_yaml(text: str, path: str) -> list[tuple[str, str, int | None]]:
     from ruamel.yaml import YAML
-    from ruamel.yaml.error import YAMLError
 
-    from ..yamlread import yaml_error
+    from ..yamlread import load_all
 
     yaml = YAML(typ="rt")  # round-trip types keep how an integer was written
     yaml.version = (1, 2)
-    try:
-        data = yaml.load(text)
-    except YAMLError as exc:
-        raise yaml_error(exc, path) from None
+    docs = load_all(yaml, text, path)  # aliases bounded: a "billion laughs" fails fast
+    data = docs[0] if docs else None
     if data is None:
         return []
     return from_mapping("yaml", data, path)

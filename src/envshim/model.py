@@ -19,6 +19,10 @@ class Origin:
     path: str | None = None
     line: int | None = None
     detail: str = ""
+    # mise layer: what the value read besides its own file's text, "$NAME" for a variable
+    # of the caller's environment ("$" alone: not known which), else a file path
+    # (read_file(), or the file of an earlier entry it used). `envshim example` needs it.
+    reads: tuple[str, ...] = ()
 
     def describe(self) -> str:
         where = self.path or self.detail or self.layer

@@ -188,6 +188,10 @@ def _delegate(ctx: LayerContext, merger: Merger, configs: list[MiseConfig], wher
             _delegated_path(ctx, merger, value, origin)
             continue
         secret = isinstance(raw, dict) and ("age" in raw or raw.get("redact") is True)
+        plain = raw if isinstance(raw, str) else str(raw) if type(raw) is int else None
+        if plain is None or plain != value or "$" in plain or "{" in plain:
+            # mise computed it (it may have read anything): no committed default
+            origin = Origin(origin.layer, origin.path, origin.line, origin.detail, ("$",))
         merger.set(key, value, origin, secret=secret)
     for key, (origin, raw) in written.items():
         unset = raw is False or (isinstance(raw, dict) and raw.get("value") is False)

@@ -97,30 +97,55 @@ class Evaluator(FileLoading):
         self.path_assigned: list[str | None] = []  # `PATH = …` entries: seen, never exported
         self.vars: dict[str, str] = {}  # [vars], final once the vars pass is done
         self.secret_vars: set[str] = set()
+        # what the entry being evaluated read (Origin.reads), and what each [vars] name did
+        self.reads: list[str] = []
+        self.var_reads: dict[str, tuple[str, ...]] = {}
         self.redaction = Tracker()
         self.loaded_files: set[str] = set()
 
     # what templates and $VAR see: the base environment and every entry so far
     def lookup(self, key: str) -> str | None:
         if key == "PATH" and self.path_assigned:
+            self.reads.append("$PATH")  # a `PATH = …` entry may hold the caller's PATH
             return self.path_assigned[-1]
         var = self.merger.vars.get(key)
         if var is not None:
             if var.secret and var.value is not None:
                 self.secret_seen = True
+            if var.value is not None:
+                self.reads.extend((var.origin.path or "$", *var.origin.reads))
             return var.value
-        return self.merger.base.get(key)
+        value = self.merger.base.get(key)
+        if value is not None:
+            self.reads.append("$" + key)
+        return value
+
+    def process_lookup(self, key: str) -> str | None:
+        """``get_env()``: the environment the process started with."""
+        value = self.ctx.environ.get(key)
+        if value is not None:
+            self.reads.append("$" + key)
+        return value
 
     def var_lookup(self, key: str) -> str | None:
         value = self.vars.get(key)
         if value is not None and key in self.secret_vars:
             self.secret_seen = True
+        if value is not None:
+            self.reads.extend(self.var_reads.get(key, ("$",)))
         return value
+
+    def noted(self, origin: Origin) -> Origin:
+        """``origin`` with what the entry read (Origin.reads), once each."""
+        if not self.reads:
+            return origin
+        reads = tuple(dict.fromkeys(self.reads))
+        return Origin(origin.layer, origin.path, origin.line, origin.detail, reads)
 
     def scope(self, config: MiseConfig, env: Callable[[str], str | None]) -> Scope:
         return Scope(
             env,
-            self.ctx.environ.get,
+            self.process_lookup,
             config.root,
             self.cwd,
             self.var_lookup,
@@ -191,6 +216,7 @@ class Evaluator(FileLoading):
         line = table.line_of(key)
         origin = Origin(MISE, config.name, line)
         self.secret_seen = False
+        self.reads = []
         secret = False
         redact: bool | None = None
         if isinstance(value, dict):
@@ -217,7 +243,7 @@ class Evaluator(FileLoading):
         if key == "PATH":
             self.assign_path(text, origin)
             return
-        self.merger.set(key, text, origin, secret=secret or self.secret_seen)
+        self.merger.set(key, text, self.noted(origin), secret=secret or self.secret_seen)
 
     def text_of(
         self, key: str, value: Any, config: MiseConfig, line: int | None, scope: Scope
@@ -280,6 +306,7 @@ class Evaluator(FileLoading):
                 raise no_value(key, config, line)
             current = self.lookup(key)
             self.secret_seen = False
+            self.reads = []  # the default is used only when the variable is unset or empty
             if current:
                 if redact:
                     self.redaction.marked.append(key)

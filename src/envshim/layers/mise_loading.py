@@ -29,6 +29,10 @@ class FileLoading:
     cwd: str
     loaded_files: set[str]
     redaction: Any
+    reads: list[str]
+
+    def noted(self, origin: Origin) -> Origin:
+        raise NotImplementedError  # the evaluator's
 
     def evaluate(
         self, text: str, config: MiseConfig, line: int | None, scope: Scope, key: str
@@ -42,6 +46,7 @@ class FileLoading:
         from ..tomlread import decode_utf8
 
         path = os.path.join(os.path.dirname(config.name), rel)
+        self.reads.append(path)
         try:
             data = self.ctx.read_bytes(path)
         except FileNotFoundError:
@@ -69,12 +74,16 @@ class FileLoading:
     ) -> None:
         for item in items:
             env = self.merger.current() if item.expand else {}
+            self.reads = []
             for name, key, value, line, secret in self.file_bindings(
                 item, config, scope, origin, env
             ):
                 via = f"_.file in {config.path}:{origin.line}"
                 self.merger.set(
-                    key, value, Origin(MISE, name, line, via), secret=secret or item.redact is True
+                    key,
+                    value,
+                    self.noted(Origin(MISE, name, line, via)),
+                    secret=secret or item.redact is True,
                 )
                 self.redaction.assigned(key, item.redact)
 
@@ -112,6 +121,8 @@ class FileLoading:
                 "a directory symlink out of the project (mise would)"
             )
         expanding = item.expand and self.settings.shell_expand
+        if expanding:
+            self.reads.append("$")  # may use anything set so far: not known what
         out: list[tuple[str, str, str, int | None, bool]] = []
         for name in files:
             path = Path(name)
@@ -152,7 +163,7 @@ class FileLoading:
         # with expand = true mise seeds a dotenv file with the whole environment so far
         seed = env if expanding else None
         try:
-            bindings = read_env_file(name, self.ctx.environ, data, seed)
+            bindings = read_env_file(name, NotingEnviron(self.ctx.environ, self.reads), data, seed)
         except Unsupported as exc:
             raise Blocked(Where(config.name, origin.line, exc.construct)) from None
         if os.path.splitext(name)[1] in (".json", ".yaml", ".toml"):
@@ -198,5 +209,25 @@ class FileLoading:
             if os.path.realpath(path) in self.loaded_files or not os.path.isfile(path):
                 continue
             data = self.ctx.read_bytes(path)
-            for key, value, line in read_env_file_lenient(path, self.ctx.environ, data, self.ctx):
-                self.merger.set(key, value, Origin(MISE, path, line, "env_file"))
+            self.reads = []
+            environ = NotingEnviron(self.ctx.environ, self.reads)
+            for key, value, line in read_env_file_lenient(path, environ, data, self.ctx):
+                self.merger.set(key, value, self.noted(Origin(MISE, path, line, "env_file")))
+
+
+class NotingEnviron:
+    """The process environment as a dotenv file's ``$NAME`` sees it, noting each name
+    found in ``reads`` (Origin.reads: a value that used it is not a committed default)."""
+
+    __slots__ = ("environ", "reads")
+
+    def __init__(self, environ: Any, reads: list[str]) -> None:
+        self.environ = environ
+        self.reads = reads
+
+    def get(self, key: str, default: str | None = None) -> str | None:
+        value = self.environ.get(key)
+        if value is None:
+            return default
+        self.reads.append("$" + key)
+        return value

@@ -42,7 +42,10 @@ class VarsPass:
         self.required: list[tuple[str, str | None, Origin]] = []
 
     def lookup(self, key: str) -> str | None:
-        return self.env.get(key)
+        value = self.env.get(key)
+        if value is not None:
+            self.ev.reads.append("$" + key)
+        return value
 
     def run(self, configs: list[MiseConfig]) -> None:
         for config in configs:
@@ -60,6 +63,7 @@ class VarsPass:
     def set(self, key: str, value: str, config: MiseConfig, secret: bool) -> None:
         self.ev.vars[key] = value
         self.sources[key] = config.name
+        self.ev.var_reads[key] = (config.name, *self.ev.reads)  # what reading it reads
         if secret:
             self.ev.secret_vars.add(key)
         else:
@@ -80,15 +84,18 @@ class VarsPass:
                 if item.tools:
                     continue
                 env = dict(self.env) if item.expand else {}
-                for _file, k, v, _line, secret in self.ev.file_bindings(
-                    item, config, scope, origin, env
-                ):
+                self.ev.reads = []
+                bindings = self.ev.file_bindings(item, config, scope, origin, env)
+                noted = self.ev.reads
+                for file, k, v, _line, secret in bindings:
+                    self.ev.reads = [file, *noted]
                     self.set(k, v, config, secret or item.redact is True)
 
     def variable(self, key: str, value: Any, config: MiseConfig, table: EnvTable, scope) -> None:
         ev = self.ev
         line = table.line_of(key)
         ev.secret_seen = False
+        ev.reads = []
         secret = False
         if isinstance(value, dict):
             check_table(key, value, config, line)
@@ -115,6 +122,7 @@ class VarsPass:
             help_text = required if isinstance(required, str) else None
             self.required.append((key, help_text, Origin(MISE, config.name, line)))
             if key not in self.ev.vars and key in self.env:
+                self.ev.reads.append("$" + key)
                 self.set(key, self.env[key], config, False)
             return SKIP
         if "value" in spec:
@@ -131,6 +139,7 @@ class VarsPass:
                 return SKIP
             process = self.ev.ctx.environ.get(key)
             if process:
+                self.ev.reads.append("$" + key)
                 self.set(key, process, config, False)
                 return SKIP
             return default

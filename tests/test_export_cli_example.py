@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import need_vectors, run_envshim
+from conftest import git, need_vectors, run_envshim
 from envshim.formats.dotenv import parse, parse_sops
 
 
@@ -22,6 +22,8 @@ def project(tmp_path: Path, clean_env: dict[str, str]) -> tuple[Path, dict[str, 
         encoding="utf-8",
     )
     shutil.copy(vectors / "secrets.enc.env", root / "secrets.enc.env")
+    git(root, "init", "-q")  # only what git tracks is written
+    git(root, "add", "mise.toml", "secrets.enc.env")
     key = tmp_path / "alice.key"
     shutil.copy(vectors / "alice.key", key)
     key.chmod(0o600)

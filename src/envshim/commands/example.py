@@ -1,10 +1,11 @@
 """``envshim example [FILE|-]``: write ``.env.example`` with every variable envshim sets.
 
-Non-secret values (the committed defaults) are written as they resolve; a
-secret value (``ResolvedVar.secret``: team and user layers) is never written,
-its line has an empty value and a comment saying where it comes from. The file
-is dotenv as :func:`envshim.formats.dotenv.parse` reads it. An existing file is
-kept unless ``--force``.
+Only committed defaults are written as they resolve (:mod:`envshim.example` says
+which): a secret, a value from the user store, from a file git does not track or
+ignores, or from the caller's environment has an empty value and a comment
+saying where it comes from. The file is dotenv as
+:func:`envshim.formats.dotenv.parse` reads it. An existing file is kept unless
+``--force``; outside any project nothing is written.
 """
 
 from __future__ import annotations
@@ -14,13 +15,13 @@ import os
 import sys
 from pathlib import Path
 
-from .common import add_project_options, resolve_from_args
+from .common import add_project_options, plural, resolve_from_args
 
 DEFAULT_NAME = ".env.example"
 HEADER = (
     "# Every variable envshim sets for this project (made by `envshim example`).\n"
-    "# Secret values are left empty: envshim gets them from the team's encrypted files\n"
-    "# and your own store (`envshim doctor` says what is missing).\n\n"
+    "# Only defaults committed to git are written; every other value is left empty,\n"
+    "# with a comment saying where envshim gets it (`envshim doctor` says what is missing).\n\n"
 )
 
 
@@ -34,36 +35,33 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_project_options(parser, directory=False)
 
 
-def example_text(resolution) -> str:
-    from ..shells.dotenv import dotenv_quote
+def example_text(resolution, environ: dict[str, str] | None = None) -> tuple[str, int]:
+    """The file's text, and how many values it leaves empty."""
+    from ..example import Example
 
-    lines = [HEADER]
-    for key in sorted(resolution):
-        var = resolution.vars[key]
-        if key == "PATH":  # the machine's PATH plus `_.path` entries: not a default
-            lines.append(f"# PATH is extended by {_where(var.origin, resolution.root)}\n")
-            continue
-        if var.secret:
-            lines.append(f"# secret, from {_where(var.origin, resolution.root)}\n{key}=\n")
-        else:
-            lines.append(f"{key}={dotenv_quote(var.value or '')}\n")
-    return "".join(lines)
-
-
-def _where(origin, root: Path) -> str:
-    if not origin.path:
-        return origin.describe()
-    try:
-        return str(Path(origin.path).relative_to(root))
-    except ValueError:
-        return origin.path
+    example = Example(resolution, dict(os.environ if environ is None else environ))
+    text = example.text(HEADER)
+    if example.committed.top is None and example.left_empty:
+        sys.stderr.write(
+            "envshim: warning: not in a git repository, so no file is known to be committed: "
+            "every value is left empty\n"
+        )
+    return text, example.left_empty
 
 
 def run(args: argparse.Namespace) -> int:
     from ..errors import EnvshimError
+    from ..project import find_root
+    from ..trust import is_project
 
+    here = Path(os.path.abspath(args.dir))
+    if here.is_dir() and not is_project(find_root(here)):
+        raise EnvshimError(
+            f"no envshim or mise config in {here} or above, so there is nothing to describe",
+            hint="`envshim init` sets one up",
+        )
     resolution = resolve_from_args(args)
-    text = example_text(resolution)
+    text, empty = example_text(resolution)
     if args.output == "-":
         sys.stdout.write(text)
         return 0
@@ -75,7 +73,8 @@ def run(args: argparse.Namespace) -> int:
             hint="pass --force to replace it, or '-' to print instead",
         )
     _write(target, text)
-    sys.stderr.write(f"envshim: wrote {target} ({len(resolution)} variables)\n")
+    count = plural(len(resolution), "variable")
+    sys.stderr.write(f"envshim: wrote {target} ({count}, {empty} left empty)\n")
     return 0
 
 

@@ -219,6 +219,10 @@ def read_file(path: Path, ctx: LayerContext) -> list[tuple[str, str, int]]:
     encrypted = [b for b in bindings if b.value.startswith(PREFIX)]
     keys, bad = _gather_keys(path, ctx) if encrypted else ([], [])
     matching = [k for k in keys if k.public_hex in publics.values()]
+    if encrypted and publics:  # dotenvx's OS secret store, for a public key none above opens
+        from .dotenvx_keystore import stored_keys
+
+        matching += stored_keys(publics.values(), keys, ctx.environ)
     # a file without a public key line: every key is worth a try, as dotenvx does
     candidates = matching or ([] if publics else keys)
     wanted = " or ".join(sorted(n.replace(PUBLIC, PRIVATE) for n in publics)) or PRIVATE

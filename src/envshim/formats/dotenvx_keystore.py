@@ -27,7 +27,6 @@ and the key it prints is kept in memory only, never logged or shown.
 from __future__ import annotations
 
 import os
-import re
 import sys
 from collections.abc import Iterable, Mapping
 
@@ -41,7 +40,7 @@ TIMEOUT = 2.0  # seconds: a locked, hung or absent store must not hold up the pr
 # which a project's `_.path` may have put its own directories in front of.
 SYSTEM_DIRS = ("/usr/bin", "/bin", "/usr/local/bin", "/run/current-system/sw/bin")
 SECURITY = "/usr/bin/security"  # macOS; what dotenvx runs too
-_HEX = re.compile(r"0[23][0-9a-f]{64}")  # a compressed secp256k1 point, as dotenvx writes it
+_HEX_DIGITS = frozenset("0123456789abcdef")
 
 _answers: dict[str, str] = {}  # public key -> private key found, for this process only
 _gave_up = False  # the store timed out once: do not wait for it again in this process
@@ -55,7 +54,7 @@ def enabled(environ: Mapping[str, str]) -> bool:
 def lookup(public_key_hex: str, environ: Mapping[str, str]) -> str | None:
     """The private key text the OS store holds for this public key, or ``None``."""
     public = public_key_hex.strip().lower()
-    if not _HEX.fullmatch(public) or not enabled(environ) or _gave_up:
+    if not _compressed_point(public) or not enabled(environ) or _gave_up:
         return None
     if public not in _answers:
         found = _ask(public, environ)
@@ -63,6 +62,11 @@ def lookup(public_key_hex: str, environ: Mapping[str, str]) -> str | None:
             return None  # not remembered: the keyring may be unlocked by the next call
         _answers[public] = found
     return _answers[public]
+
+
+def _compressed_point(text: str) -> bool:
+    """66 lower-case hex digits starting 02 or 03, as dotenvx writes a public key."""
+    return len(text) == 66 and text[:2] in ("02", "03") and set(text) <= _HEX_DIGITS
 
 
 def stored_keys(

@@ -108,7 +108,7 @@ _EXPORT_OPTIONS = {"--format": "format", "-f": "format", "--env": "env", "-e": "
                    "--missing-key": "missing_key"}  # fmt: skip
 _EXPORT_DEFAULTS = {"target": None, "format": None, "hook": False, "direnv": False,
                     "from_mise": False, "allowlist": None, "name": None, "namespace": None,
-                    "env": None, "missing_key": None}  # fmt: skip
+                    "env": None, "missing_key": None, "include_exec_only": False}  # fmt: skip
 
 
 def fast_export_args(rest: list[str]) -> object | None:

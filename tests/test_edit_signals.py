@@ -276,3 +276,21 @@ def test_run_and_its_child_dump_no_core(project: dict) -> None:
     )
     assert r.returncode == 0, r.stderr
     assert r.stdout == "0\n"
+
+
+def test_doctor_names_what_a_killed_edit_left_and_fix_removes_it(project: dict) -> None:
+    import json
+
+    root, env = project["root"], project["env"]
+    editor = _editor(project["tmp"], "kill -KILL $PPID\n")
+    assert _edit(project, editor, "secrets").returncode == -signal.SIGKILL
+    left = Path((project["tmp"] / "buffer-path").read_text().strip()).parent
+    report = run_envshim("doctor", "--json", env=env, cwd=root)
+    edits = [c for c in json.loads(report.stdout)["checks"] if c["check"] == "edits"]
+    assert edits[0]["status"] == "fail" and str(left) in edits[0]["message"]
+    assert "`envshim doctor --fix`" in edits[0]["next"]
+    assert CANARY not in report.stdout + report.stderr
+    fixed = run_envshim("doctor", "--fix", "--json", env=env, cwd=root)
+    after = [c for c in json.loads(fixed.stdout)["checks"] if c["check"] == "edits"]
+    assert after[0]["status"] == "ok" and after[0]["fixed"]
+    assert not left.exists() and _plaintext_anywhere(project) == []

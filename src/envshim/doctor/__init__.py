@@ -24,7 +24,7 @@ from .git import PLAINTEXT_IGNORES, add_gitignore, check_gitignore, check_tracke
 from .identity import check_decrypt, check_identity, check_recipients
 from .mise import check_mise
 from .shell import check_direnv, check_loads, check_shell, detect_shell, hook_line, rc_files
-from .store import check_user_store
+from .store import check_edits, check_user_store
 
 
 def check_versions(d: Doctor) -> list[Result]:
@@ -46,6 +46,7 @@ CHECKS: list[Callable[[Doctor], list[Result]]] = [
     check_decrypt,
     check_required,
     check_user_store,
+    check_edits,
     check_export,  # after the fixes above, on the environment they give
     check_gitlab,  # GitLab CI only: the job's key, what GitLab could not mask
     check_gitignore,

@@ -66,3 +66,27 @@ def check_user_store(d: Doctor) -> list[Result]:
             fixed="; ".join(fixed),
         )
     ]
+
+
+def check_edits(d: Doctor) -> list[Result]:
+    """A decrypted copy left on tmpfs by a `secrets edit`/`user edit` that was killed
+    (SIGKILL cannot be caught): named here, removed by the next edit or by --fix."""
+    from ..editing import remove_stale_edit_dirs, stale_edit_dirs
+
+    stale = stale_edit_dirs(d.environ)
+    if not stale:
+        return [Result("edits", OK, "no decrypted copy left by a killed edit")]
+    if d.fix:
+        removed = remove_stale_edit_dirs(d.environ)
+        if len(removed) == len(stale):
+            message = f"{plural(len(stale), 'copy', 'copies')} removed"
+            return [Result("edits", OK, message, fixed="removed what a killed edit left")]
+    where = ", ".join(str(p) for p in stale)
+    return [
+        Result(
+            "edits",
+            FAIL,
+            f"a killed edit left decrypted plaintext in {where}",
+            "`envshim doctor --fix` removes it (so does the next `secrets edit`)",
+        )
+    ]

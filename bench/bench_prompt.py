@@ -1,154 +1,113 @@
-"""Per-prompt cost with nothing changed: the envshim hook beside `mise hook-env` and
-`direnv export`, each looped inside the same bash and zsh, on the same project.
+"""The prompt with nothing changed, in real interactive bash and zsh on a pseudo-terminal:
+the envshim hook beside mise (``mise activate``) and direnv (``direnv hook``), each in a
+project of its own with 100 variables and 100 sops secrets, none with an ``.envrc``
+for envshim (the hook runs its real checks, not the direnv stand-aside).
 
-    python bench/bench_prompt.py [--loops 20000] [--tool-loops 100]
+    python bench/bench_prompt.py [--enters 300] [--loops 5000] [--tool-loops 100]
 
-Everything runs in a throw-away HOME. The envshim hook function is called the way
-PROMPT_COMMAND / precmd call it, after one slow-path load; mise and direnv are
-called the way their own hooks do (`eval "$(mise hook-env -s SHELL)"`,
-`eval "$(direnv export SHELL)"`). Time is read with $EPOCHREALTIME inside the shell,
-so process start-up of the shell itself is not counted. With `strace` installed,
-the envshim loop is also checked to start no process.
+Two measurements per shell and tool:
+
+* **Enter**: the median time from an empty command line to the next prompt, and
+  what each hook adds to a bare shell's (the whole round trip through the pty);
+* **per call**: the prompt hook function itself, called in a loop inside the
+  shell and timed with ``$EPOCHREALTIME`` (``_envshim_hook``; mise's and direnv's
+  hooks run ``mise hook-env`` and ``direnv export``).
+
+envshim's hook runs through a wrapper that counts the processes it starts: the
+Enters must start none.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
-import shlex
-import shutil
-import subprocess
+import statistics
 import sys
 import tempfile
 from pathlib import Path
 
-ENVSHIM = [sys.executable, "-m", "envshim"]
+from ptyshell import (
+    Shell,
+    counting_wrapper,
+    hook_rc,
+    isolated_env,
+    load,
+    make_projects,
+    tools_available,
+)
+
+HOOK_FUNCTION = {
+    "bare": "_bench_bare",
+    "envshim": "_envshim_hook",
+    "mise": "_mise_hook",
+    "direnv": "_direnv_hook",
+}
 
 
-def _env(home: Path) -> dict[str, str]:
-    env = {k: os.environ[k] for k in ("PATH", "LANG", "TERM") if k in os.environ}
-    env.update(
-        HOME=str(home),
-        XDG_CONFIG_HOME=str(home / ".config"),
-        XDG_DATA_HOME=str(home / ".local/share"),
-        XDG_CACHE_HOME=str(home / ".cache"),
-        XDG_STATE_HOME=str(home / ".local/state"),
-        MISE_YES="1",
-    )
-    return env
-
-
-def _setup(base: Path) -> tuple[Path, dict[str, str]]:
-    home = base / "home"
-    for sub in (".config", ".local/share", ".cache", ".local/state"):
-        (home / sub).mkdir(parents=True)
-    env = _env(home)
-    project = base / "project"
-    project.mkdir()
-    lines = [f'VAR_{i} = "value {i}"' for i in range(20)]
-    (project / "mise.toml").write_text("[env]\n" + "\n".join(lines) + "\n")
-    (project / ".envrc").write_text("use envshim\n")
-    subprocess.run([*ENVSHIM, "allow", str(project)], env=env, check=True, capture_output=True)
-    subprocess.run([*ENVSHIM, "direnv", "install"], env=env, check=True, capture_output=True)
-    if shutil.which("mise"):
-        subprocess.run(["mise", "trust", "-q", str(project)], env=env, cwd=project, check=False)
-    if shutil.which("direnv"):
-        subprocess.run(["direnv", "allow", str(project)], env=env, cwd=project, check=False)
-    return project, env
-
-
-def _timer(shell: str) -> tuple[str, str]:
-    """Shell code to start a clock and to print microseconds per loop."""
-    if shell == "zsh":
-        start = "zmodload zsh/datetime; t0=$EPOCHREALTIME"
-        stop = 'printf "%.3f\\n" $(( (EPOCHREALTIME - t0) * 1e6 / n ))'
-    else:  # bash 5: EPOCHREALTIME is "sec.usec"; integer microseconds arithmetic
-        start = "t0=${EPOCHREALTIME/[.,]/}"
-        stop = 't1=${EPOCHREALTIME/[.,]/}; printf "%s\\n" $(( (t1 - t0) * 1000 / n ))e-3'
-    return start, stop
-
-
-def _script(shell: str, what: str, loops: int) -> str:
-    start, stop = _timer(shell)
-    if what == "baseline":  # a function with one local, for the machine's scale
-        setup = "f() { local a=$?; return $a; }"
-        body = "f"
-    elif what == "envshim":
-        hook = " ".join(shlex.quote(w) for w in [*ENVSHIM, "hook", shell])
-        setup = f'eval "$({hook})"; _envshim_hook 2>/dev/null'
-        body = "_envshim_hook"
-    elif what == "mise":
-        setup = f'eval "$(mise activate {shell})"; eval "$(mise hook-env -s {shell})" 2>/dev/null'
-        body = f'eval "$(mise hook-env -s {shell})"'
-    else:
-        setup = f'eval "$(direnv export {shell} 2>/dev/null)"'
-        body = f'eval "$(direnv export {shell} 2>/dev/null)"'
+def _loop(kind: str, function: str, loops: int) -> str:
+    """A one-line command that calls ``function`` ``loops`` times and prints ns per call."""
+    if kind == "zsh":
+        return (
+            f"zmodload zsh/datetime; t0=$EPOCHREALTIME; for ((i = 0; i < {loops}; i++)); "
+            f"do {function}; done; printf 'R=%d\\n' $(( (EPOCHREALTIME - t0) * 1e9 / {loops} ))"
+        )
     return (
-        f"{setup}\nn={loops}; i=0\n{start}\n"
-        f"while [ $i -lt $n ]; do {body}; i=$((i + 1)); done\n{stop}\n"
+        f"t0=${{EPOCHREALTIME/[.,]/}}; for ((i = 0; i < {loops}; i++)); do {function}; done; "
+        f"t1=${{EPOCHREALTIME/[.,]/}}; echo R=$(( (t1 - t0) * 1000 / {loops} ))"
     )
 
 
-def _run(shell: str, what: str, loops: int, project: Path, env: dict[str, str]) -> float:
-    script = _script(shell, what, loops)
-    proc = subprocess.run(
-        [shell, "-c", script], cwd=project, env=env, capture_output=True, text=True, timeout=600
-    )
-    if proc.returncode != 0:
-        raise RuntimeError(f"{shell}/{what} failed: {proc.stderr.strip()[-500:]}")
-    return float(proc.stdout.strip().splitlines()[-1])
-
-
-_SPAWN = ("clone(", "clone3(", "fork(", "vfork(")
-
-
-def _forks(shell: str, project: Path, env: dict[str, str]) -> int | None:
-    """Processes started (fork/clone) by 1000 envshim fast-path calls (None without strace)."""
-    if not shutil.which("strace"):
-        return None
-    counts = []
-    for loops in (1, 1001):
-        script = _script(shell, "envshim", loops)
-        trace = project.parent / f"trace-{shell}-{loops}"
-        subprocess.run(
-            ["strace", "-f", "-qq", "-e", "trace=process", "-o", str(trace), shell, "-c", script],
-            cwd=project, env=env, capture_output=True, check=True,
-        )  # fmt: skip
-        lines = trace.read_text().splitlines()
-        counts.append(sum(line.split()[1].startswith(_SPAWN) for line in lines if " " in line))
-    return counts[1] - counts[0]
+def measure(kind: str, tool: str, env: dict[str, str], project: Path, args) -> dict[str, float]:
+    wrapper, counter = counting_wrapper(project.parent)
+    rc = hook_rc(tool, kind, wrapper) if tool != "bare" else ""
+    rc += "\n_bench_bare() { local a=$?; return $a; }\n"
+    sh = Shell(kind, env, project, rc)
+    try:
+        for _ in range(20):
+            sh.timed("")
+        before = len(counter.read_text().splitlines())
+        enters = sorted(sh.timed("") for _ in range(args.enters))
+        spawned = len(counter.read_text().splitlines()) - before
+        loops = args.loops if tool in ("bare", "envshim") else args.tool_loops
+        out = sh.run(_loop(kind, HOOK_FUNCTION[tool], loops))
+        per_call = int(out.split("R=")[-1].split()[0]) / 1000  # µs
+        check = sh.run("echo ${VAR_1-unset}").split()[-1]
+    finally:
+        sh.close()
+    return {
+        "enter": statistics.median(enters) * 1e6,
+        "p10": enters[len(enters) // 10] * 1e6,
+        "call": per_call,
+        "spawned": spawned,
+        "loaded": check == "value-1",
+    }
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--loops", type=int, default=20000, help="envshim hook calls per shell")
-    parser.add_argument("--tool-loops", type=int, default=100, help="mise/direnv calls per shell")
+    parser.add_argument("--enters", type=int, default=300, help="Enters timed per shell and tool")
+    parser.add_argument("--loops", type=int, default=5000, help="envshim hook calls in the loop")
+    parser.add_argument("--tool-loops", type=int, default=100, help="mise/direnv hook calls")
     args = parser.parse_args()
+    print(f"load average before: {load()}")
     with tempfile.TemporaryDirectory(prefix="envshim-bench-") as tmp:
-        project, env = _setup(Path(tmp))
-        print(f"project: 20 mise variables, allowed; loops: envshim {args.loops}, "
-              f"tools {args.tool_loops}")  # fmt: skip
-        print(f"{'shell':<6} {'envshim hook':>14} {'mise hook-env':>14} {'direnv export':>14}"
-              f" {'ratio vs fastest tool':>22} {'processes':>10} {'empty fn (scale)':>17}")  # fmt: skip
-        for shell in ("bash", "zsh"):
-            if not shutil.which(shell):
-                print(f"{shell:<6} (not installed)")
-                continue
-            ours = _run(shell, "envshim", args.loops, project, env)
-            tools = {}
-            for tool in ("mise", "direnv"):
-                if shutil.which(tool):
-                    tools[tool] = _run(shell, tool, args.tool_loops, project, env)
-            forks = _forks(shell, project, env)
-            baseline = _run(shell, "baseline", args.loops, project, env)
-            fastest = min(tools.values()) if tools else None
-            ratio = f"{fastest / ours:,.0f}x" if fastest and ours > 0 else "-"
-            cells = [f"{ours:>11.2f} us"]
-            for tool in ("mise", "direnv"):
-                value = tools.get(tool)
-                cells.append(f"{value / 1000:>11.2f} ms" if value is not None else f"{'-':>14}")
-            print(f"{shell:<6} {' '.join(f'{c:>14}' for c in cells)} {ratio:>22} "
-                  f"{'n/a' if forks is None else forks:>10} {baseline:>14.2f} us")  # fmt: skip
+        root = Path(tmp)
+        env = isolated_env(root)
+        projects = make_projects(root, env)
+        projects["bare"] = projects["envshim"]
+        tools = ["bare", *tools_available()]
+        print("project: 100 variables + 100 sops secrets per tool; envshim's has no .envrc")
+        print(f"{'shell':<5} {'tool':<8} {'Enter median':>13} {'added':>9} {'p10':>9} "
+              f"{'hook call':>11} {'processes':>9}  loaded")  # fmt: skip
+        for kind in ("bash", "zsh"):
+            results = {tool: measure(kind, tool, env, projects[tool], args) for tool in tools}
+            bare = results["bare"]["enter"]
+            for tool, r in results.items():
+                added = f"{r['enter'] - bare:+8.0f}" if tool != "bare" else f"{'':>8}"
+                spawned = r["spawned"] if tool == "envshim" else "-"
+                loaded = "-" if tool == "bare" else ("yes" if r["loaded"] else "NO")
+                print(f"{kind:<5} {tool:<8} {r['enter']:>10.0f} µs {added} µs {r['p10']:>6.0f} µs "
+                      f"{r['call']:>8.1f} µs {spawned!s:>9}  {loaded}")  # fmt: skip
+    print(f"load average after: {load()}")
     return 0
 
 

@@ -5,8 +5,8 @@
 # - nothing changed (same $PWD and profile, no watched path newer than the stamp): return;
 # - moved inside the loaded project, with no config between its root and $PWD and a
 #   result that does not depend on the directory: remember where we are;
-# - left it for a directory in no project: evaluate the script the load left in
-#   _envshim_revert (a shell variable, never exported).
+# - left it for a directory in no project: call what the load left in
+#   _envshim_revert (a shell function, never exported).
 # Otherwise start envshim once: it prints one script that reverts the previous load and
 # applies the next, captured completely before it is evaluated.
 
@@ -85,27 +85,46 @@ _envshim_moved() {
   _envshim_key="$PWD|${ENVSHIM_ENV-}|${MISE_ENV-}"
 }
 
-# Unload in pure shell: the revert script restores each variable this shell's last load
-# set, unless it was changed by hand since, and notes each one for the summary.
+# Unload in pure shell: _envshim_revert (defined by the load, parsed once then) restores
+# each variable the load set, unless it was changed by hand since (those are noted in
+# __envshim_h and left out of the summary).
 _envshim_leave() {
-  local __envshim_sum= __envshim_cnt=0 __envshim_g1=0 __envshim_g2=0 __envshim_t=
-  if [[ -n ${_envshim_revert-} ]]; then
-    eval "$_envshim_revert"
+  local __envshim_h=() __envshim_w __envshim_s= IFS=' '
+  if [[ ${_envshim_loaded-} == 1 ]]; then
+    _envshim_revert
   fi
-  _envshim_state=${ENVSHIM_STATE-}
-  _envshim_scope= _envshim_revert= _envshim_cwddep=0
+  _envshim_loaded=0 _envshim_state=${ENVSHIM_STATE-} _envshim_scope= _envshim_cwddep=0
   _envshim_watch=()
-  if ((__envshim_cnt == 0)) || [[ ${ENVSHIM_QUIET-} == 1 ]]; then
+  if [[ ${ENVSHIM_QUIET-} == 1 || -z ${_envshim_said-} ]]; then
     return 0
   fi
-  if ((__envshim_cnt <= @SUMMARY_NAMES@)); then
-    printf 'envshim:%s\n' "$__envshim_sum" >&2
+  if ((${#__envshim_h[@]} == 0)); then
+    printf '%s\n' "$_envshim_said" >&2
     return 0
   fi
-  if ((__envshim_g1)); then __envshim_t+=" +$__envshim_g1"; fi
-  if ((__envshim_g2 - __envshim_g1)); then __envshim_t+=" ~$((__envshim_g2 - __envshim_g1))"; fi
-  if ((__envshim_cnt - __envshim_g2)); then __envshim_t+=" -$((__envshim_cnt - __envshim_g2))"; fi
-  printf 'envshim:%s variables\n' "$__envshim_t" >&2
+  if [[ $_envshim_said != *' variables' ]]; then # names: those changed by hand stayed
+    for __envshim_w in ${_envshim_said#envshim: }; do
+      if [[ " ${__envshim_h[*]} " != *" $__envshim_w "* ]]; then
+        __envshim_s+=" $__envshim_w"
+      fi
+    done
+  else # counts: less those changed by hand
+    local __envshim_c=("${_envshim_counts[@]}")
+    for __envshim_w in "${__envshim_h[@]}"; do
+      case $__envshim_w in
+        +*) __envshim_c[0]=$((__envshim_c[0] - 1)) ;;
+        '~'*) __envshim_c[1]=$((__envshim_c[1] - 1)) ;;
+        *) __envshim_c[2]=$((__envshim_c[2] - 1)) ;;
+      esac
+    done
+    if ((__envshim_c[0])); then __envshim_s+=" +${__envshim_c[0]}"; fi
+    if ((__envshim_c[1])); then __envshim_s+=" ~${__envshim_c[1]}"; fi
+    if ((__envshim_c[2])); then __envshim_s+=" -${__envshim_c[2]}"; fi
+    if [[ -n $__envshim_s ]]; then __envshim_s+=" variables"; fi
+  fi
+  if [[ -n $__envshim_s ]]; then
+    printf 'envshim:%s\n' "$__envshim_s" >&2
+  fi
 }
 
 # The slow path: one process, its output captured completely, then evaluated.

@@ -5,8 +5,8 @@
 # - nothing changed (same $PWD and profile, no watched path newer than the stamp): return;
 # - moved inside the loaded project, with no config between its root and $PWD and a
 #   result that does not depend on the directory: remember where we are;
-# - left it for a directory in no project: evaluate the script the load left in
-#   _envshim_revert (a shell variable, never exported).
+# - left it for a directory in no project: call what the load left in
+#   _envshim_revert (a shell function, never exported).
 # Otherwise start envshim once: it prints one script that reverts the previous load and
 # applies the next, captured completely before it is evaluated.
 
@@ -85,42 +85,48 @@ function _envshim_moved
     set -g _envshim_key "$PWD|$ENVSHIM_ENV|$MISE_ENV"
 end
 
-# Unload in pure shell: the revert script restores each variable this shell's last load
-# set, unless it was changed by hand since, and notes each one for the summary.
+# Unload in pure shell: _envshim_revert (defined by the load, parsed once then) restores
+# each variable the load set, unless it was changed by hand since (those are noted in
+# __envshim_h and left out of the summary).
 function _envshim_leave
-    set -g __envshim_sum
-    set -g __envshim_cnt 0
-    set -g __envshim_g1 0
-    set -g __envshim_g2 0
-    if test -n "$_envshim_revert"
-        eval $_envshim_revert
+    set -g __envshim_h
+    if test "$_envshim_loaded" = 1
+        _envshim_revert
     end
+    set -g _envshim_loaded 0
     set -g _envshim_state $ENVSHIM_STATE
     set -g _envshim_scope
-    set -g _envshim_revert
     set -g _envshim_cwddep 0
     set -g _envshim_watch
-    if test $__envshim_cnt -gt 0; and test "$ENVSHIM_QUIET" != 1
-        if test $__envshim_cnt -le @SUMMARY_NAMES@
-            printf 'envshim: %s\n' "$__envshim_sum" >&2
+    if test "$ENVSHIM_QUIET" != 1; and test -n "$_envshim_said"
+        if test (count $__envshim_h) -eq 0
+            printf '%s\n' "$_envshim_said" >&2
+        else if not string match -q '* variables' -- "$_envshim_said"
+            set -l __envshim_s # names: those changed by hand stayed
+            for __envshim_w in (string split ' ' -- (string replace 'envshim: ' '' -- "$_envshim_said"))
+                contains -- $__envshim_w $__envshim_h; or set -a __envshim_s $__envshim_w
+            end
+            test -n "$__envshim_s"; and printf 'envshim: %s\n' "$__envshim_s" >&2
         else
-            set -l __envshim_t
-            set -l __envshim_n (math $__envshim_g2 - $__envshim_g1)
-            set -l __envshim_m (math $__envshim_cnt - $__envshim_g2)
-            test $__envshim_g1 -gt 0; and set -a __envshim_t +$__envshim_g1
-            test $__envshim_n -gt 0; and set -a __envshim_t "~$__envshim_n"
-            test $__envshim_m -gt 0; and set -a __envshim_t -$__envshim_m
-            printf 'envshim: %s variables\n' "$__envshim_t" >&2
+            set -l __envshim_c $_envshim_counts # counts: less those changed by hand
+            for __envshim_w in $__envshim_h
+                switch $__envshim_w
+                    case '+*'
+                        set __envshim_c[1] (math $__envshim_c[1] - 1)
+                    case '~*'
+                        set __envshim_c[2] (math $__envshim_c[2] - 1)
+                    case '*'
+                        set __envshim_c[3] (math $__envshim_c[3] - 1)
+                end
+            end
+            set -l __envshim_s
+            test $__envshim_c[1] -gt 0; and set -a __envshim_s +$__envshim_c[1]
+            test $__envshim_c[2] -gt 0; and set -a __envshim_s "~$__envshim_c[2]"
+            test $__envshim_c[3] -gt 0; and set -a __envshim_s -$__envshim_c[3]
+            test -n "$__envshim_s"; and printf 'envshim: %s variables\n' "$__envshim_s" >&2
         end
     end
-    set -e -g __envshim_sum __envshim_cnt __envshim_g1 __envshim_g2
-end
-
-function _envshim_note
-    set -g __envshim_cnt (math $__envshim_cnt + 1)
-    if test $__envshim_cnt -le @SUMMARY_NAMES@
-        set -g __envshim_sum $__envshim_sum $argv[1]
-    end
+    set -e -g __envshim_h
 end
 
 # The slow path: one process, its output captured completely, then evaluated.

@@ -4,14 +4,15 @@
 # - nothing changed (same $PWD and profile, no watched path newer than the stamp): return;
 # - moved inside the loaded project, with no config between its root and $PWD and a
 #   result that does not depend on the directory: remember where we are;
-# - left it for a directory in no project: evaluate the script the load left in
-#   _envshim_revert (a shell variable, never exported).
+# - left it for a directory in no project: call what the load left in
+#   _envshim_revert (a shell function, never exported).
 # Otherwise start envshim once: it prints one script that reverts the previous load and
 # applies the next, captured completely before it is evaluated.
 
 typeset -ga _envshim_watch _envshim_chain _envshim_names _envshim_busy _envshim_markers
 typeset -g _envshim_stamp _envshim_mstamp _envshim_key _envshim_prof _envshim_scope
-typeset -g _envshim_cwddep _envshim_revert _envshim_state _envshim_waited
+typeset -g _envshim_cwddep _envshim_loaded _envshim_said _envshim_state _envshim_waited
+typeset -ga _envshim_counts
 _envshim_markers=(@MARKERS@)
 
 _envshim_hook() {
@@ -86,28 +87,48 @@ _envshim_moved() {
   _envshim_key="$PWD|${ENVSHIM_ENV-}|${MISE_ENV-}"
 }
 
-# Unload in pure shell: the revert script restores each variable this shell's last load
-# set, unless it was changed by hand since, and notes each one for the summary.
+# Unload in pure shell: _envshim_revert (defined by the load, parsed once then) restores
+# each variable the load set, unless it was changed by hand since (those are noted in
+# __envshim_h and left out of the summary).
 _envshim_leave() {
   emulate -L zsh
-  local __envshim_sum= __envshim_cnt=0 __envshim_g1=0 __envshim_g2=0 __envshim_t=
-  if [[ -n $_envshim_revert ]]; then
-    _envshim_eval "$_envshim_revert"
+  local -a __envshim_h __envshim_c
+  local __envshim_w __envshim_s=
+  if [[ $_envshim_loaded == 1 ]]; then
+    _envshim_revert
   fi
-  _envshim_state=${ENVSHIM_STATE-}
-  _envshim_scope= _envshim_revert= _envshim_cwddep=0
+  _envshim_loaded=0 _envshim_state=${ENVSHIM_STATE-} _envshim_scope= _envshim_cwddep=0
   _envshim_watch=()
-  if (( __envshim_cnt == 0 )) || [[ ${ENVSHIM_QUIET-} == 1 ]]; then
+  if [[ ${ENVSHIM_QUIET-} == 1 || -z $_envshim_said ]]; then
     return 0
   fi
-  if (( __envshim_cnt <= @SUMMARY_NAMES@ )); then
-    printf 'envshim:%s\n' "$__envshim_sum" >&2
+  if (( ${#__envshim_h} == 0 )); then
+    printf '%s\n' "$_envshim_said" >&2
     return 0
   fi
-  if (( __envshim_g1 )); then __envshim_t+=" +$__envshim_g1"; fi
-  if (( __envshim_g2 - __envshim_g1 )); then __envshim_t+=" ~$(( __envshim_g2 - __envshim_g1 ))"; fi
-  if (( __envshim_cnt - __envshim_g2 )); then __envshim_t+=" -$(( __envshim_cnt - __envshim_g2 ))"; fi
-  printf 'envshim:%s variables\n' "$__envshim_t" >&2
+  if [[ $_envshim_said != *' variables' ]]; then # names: those changed by hand stayed
+    for __envshim_w in ${(s: :)${_envshim_said#envshim: }}; do
+      if (( ! ${__envshim_h[(Ie)$__envshim_w]} )); then
+        __envshim_s+=" $__envshim_w"
+      fi
+    done
+  else # counts: less those changed by hand
+    __envshim_c=("${_envshim_counts[@]}")
+    for __envshim_w in "${__envshim_h[@]}"; do
+      case $__envshim_w in
+        (+*) __envshim_c[1]=$(( __envshim_c[1] - 1 )) ;;
+        ('~'*) __envshim_c[2]=$(( __envshim_c[2] - 1 )) ;;
+        (*) __envshim_c[3]=$(( __envshim_c[3] - 1 )) ;;
+      esac
+    done
+    if (( __envshim_c[1] )); then __envshim_s+=" +$__envshim_c[1]"; fi
+    if (( __envshim_c[2] )); then __envshim_s+=" ~$__envshim_c[2]"; fi
+    if (( __envshim_c[3] )); then __envshim_s+=" -$__envshim_c[3]"; fi
+    if [[ -n $__envshim_s ]]; then __envshim_s+=" variables"; fi
+  fi
+  if [[ -n $__envshim_s ]]; then
+    printf 'envshim:%s\n' "$__envshim_s" >&2
+  fi
 }
 
 # zsh's eval slows down quadratically with the number of commands in one string: a big

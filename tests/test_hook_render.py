@@ -49,9 +49,9 @@ def test_multiline_values_survive_the_hook_script_read_as_typed_lines(label, tmp
     need(argv[0])
     script = hook.render_script(shell, _plan(), "/stamp\n^dir^x/s", "/stamp\n^dir^x/s-m")
     out, left = tmp_path / "ENV", tmp_path / "LEFT"
-    # then leave in pure shell: the revert script (one line) restores what was there
+    # then leave in pure shell: the revert function (one line) restores what was there
     script = prelude + script + f"/usr/bin/env -0 > {out}\n"
-    script += f'eval "$_envshim_revert"\n/usr/bin/env -0 > {left}\n'
+    script += f"_envshim_revert\n/usr/bin/env -0 > {left}\n"
     proc = subprocess.run(
         argv,
         input=script.encode(),

@@ -324,11 +324,10 @@ def test_cwd_dependence_is_seen(projects, clean_env):
 def _eval_in(
     shell: str, script: str, names: list[str], env: dict[str, str] | None = None
 ) -> dict[str, str | None]:
-    """Evaluate ``script`` in a real shell; read ``names`` back from a child's environment.
-    fish's ``_envshim_note`` is stubbed (the hook defines it)."""
+    """Evaluate ``script`` in a real shell; read ``names`` back from a child's environment."""
     exe = need(shell)
     if shell == "fish":
-        prog = "function _envshim_note; end; printf '%s' $argv[1] | source; env -0"
+        prog = "printf '%s' $argv[1] | source; env -0"
         argv = [exe, "-c", prog, script]
     else:
         prog = 'eval "$1"; env -0'
@@ -388,7 +387,7 @@ def test_revert_script_in_the_real_shell(shell, before, loaded, by_hand):
     for k, v in by_hand.items():
         if v is None:
             env.pop(k, None)
-    script = hook.revert_script(_renderer(shell), plan)
+    script = "\n".join(hook.revert_definition(_renderer(shell), plan)) + "\n_envshim_revert\n"
     got = _eval_in(shell, script, ["K1", "K2", "K3", "K4"], dict(env, PATH="/usr/bin:/bin"))
     for name in ("K1", "K2", "K3", "K4"):
         if name in by_hand and by_hand[name] != after_load.get(name):
@@ -504,3 +503,41 @@ def test_too_big_for_the_kernel_applies_nothing_and_unloads(projects, clean_env)
     table[b] = {f"BIG_{i}": "y" * 100_000 for i in range(40)}
     plan = hook.plan_hook(loaded, str(b))
     assert plan.emit == {"FROM_A": None} and "ARG_MAX" in plan.error
+
+
+def _state_size(names: list[str]) -> int:
+    state = State(root="/home/user/src/project", prev=dict.fromkeys(names))
+    state.seal(b"k" * 64, dict.fromkeys(names, "value"))
+    return len(state.encode())
+
+
+def test_the_state_costs_a_few_bytes_per_variable():
+    names = [f"VAR_{i}" for i in range(100)] + [f"SECRET_{i}" for i in range(100)]
+    assert _state_size(names) / len(names) <= 8  # the JSON of version 1: about 53
+    big = [f"VAR_{i:05d}" for i in range(20_000)]
+    assert len("ENVSHIM_STATE=") + _state_size(big) + 1 <= 128 * 1024
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    prev=st.dictionaries(
+        st.from_regex(r"[A-Za-z][A-Za-z0-9_]{0,20}", fullmatch=True), st.none() | values
+    ),
+    unset=st.sets(st.integers(0, 30)),
+    noticed=st.lists(st.from_regex(r"/[a-z ]{0,10}", fullmatch=True), max_size=3),
+)
+def test_the_state_round_trips(prev, unset, noticed):
+    names = sorted(prev)
+    gone = {names[i] for i in unset if i < len(names) and prev[names[i]] is not None}
+    state = State(root="/r o'ot", profile=["dev", "ci"], prev=prev, unset=gone, noticed=noticed)
+    state.seal(b"k" * 32, {n: f"v-{n}" for n in names if n not in gone})
+    back = State.decode(state.encode())
+    assert (back.root, back.profile, back.prev, back.unset, back.noticed) == (
+        state.root,
+        state.profile,
+        state.prev,
+        state.unset,
+        state.noticed,
+    )
+    current = {n: f"v-{n}" for n in names if n not in gone}
+    assert back.unchanged(current, b"k" * 32) == set(names)

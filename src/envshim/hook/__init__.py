@@ -18,7 +18,7 @@ import sys
 import time
 
 from .plan import Plan, place_environ, plan_hook
-from .render import render_script, revert_script
+from .render import render_script, revert_commands, revert_definition
 from .stamp import STAMP_SLACK_NS, touch_stamps
 from .state import HELPER_PREFIXES, STATE_VAR, State, StateError, hash_key, revert, value_hash
 
@@ -42,7 +42,8 @@ __all__ = [
     "plan_hook",
     "render_script",
     "revert",
-    "revert_script",
+    "revert_commands",
+    "revert_definition",
     "value_hash",
 ]
 

@@ -426,11 +426,15 @@ def _watch_list(raw: list[str], environ: Mapping[str, str], root: str | None) ->
 
 
 def summary(emit: Mapping[str, str | None], current: Mapping[str, str]) -> str:
-    """``+NEW ~CHANGED -GONE``: names only, for the keys whose value changes now; past
-    :data:`SUMMARY_NAMES` names, the counts."""
+    """``+NEW ~CHANGED -GONE``: names only, for the keys whose value changes now."""
     plus = sorted(f"+{k}" for k, v in emit.items() if v is not None and k not in current)
     tilde = sorted(f"~{k}" for k, v in emit.items() if v is not None and k in current)
     minus = sorted(f"-{k}" for k, v in emit.items() if v is None)
+    return summary_of(plus, tilde, minus)
+
+
+def summary_of(plus: list[str], tilde: list[str], minus: list[str]) -> str:
+    """The summary line: the names, or past :data:`SUMMARY_NAMES` names the counts."""
     items = plus + tilde + minus
     if not items:
         return ""

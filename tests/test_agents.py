@@ -169,3 +169,18 @@ def test_exec_only_file_never_enters_the_interactive_shell(kind, agent_project, 
         assert child["MY_TOKEN"] == MINE and "DB_PASSWORD" not in child
     finally:
         sh.close()
+
+
+def test_status_and_explain_say_where_an_exec_only_value_goes(agent_project):
+    env, project = agent_project
+    add_option(project, 'exec_only = ["DB_PASSWORD"]')
+    run_envshim("allow", str(project), env=env, check=True)
+    status = run_envshim("status", str(project), env=env, check=True).stdout
+    line = next(x for x in status.splitlines() if x.strip().startswith("DB_PASSWORD"))
+    assert "exec-only: not in shells; `envshim run` and envshim.load() get it" in line
+    data = json.loads(run_envshim("status", "--json", str(project), env=env).stdout)
+    assert data["withheld_from_shells"] == {"DB_PASSWORD": "exec-only"}
+    explain = run_envshim("explain", "DB_PASSWORD", cwd=project, env=env, check=True).stdout
+    assert "shells   exec-only" in explain and SECRET not in explain + status
+    in_agent = run_envshim("explain", "MY_TOKEN", cwd=project, env=dict(env, CLAUDECODE="1"))
+    assert "not loaded in this agent's shell" in in_agent.stdout

@@ -180,3 +180,27 @@ class Exposure:
             f"agent shell ({self.agent} is set): {what} loaded, no secret; "
             "`envshim run -- CMD` runs a command with them"
         )
+
+
+def withheld_in_shell(
+    resolution: Any, environ: Mapping[str, str], env_arg: str | None = None
+) -> dict[str, str]:
+    """For ``status`` and ``explain``: which of ``resolution``'s names an interactive shell
+    (the hook, direnv, the plugin) would leave out here, and why."""
+    from .project import find_project
+
+    project = find_project(resolution.root, env_arg, environ)
+    exposure = Exposure.for_load(project.root, project.options, environ, project.options_path)
+    out = dict(getattr(resolution, "withheld", {}) or {})
+    for key, var in resolution.vars.items():
+        reason = exposure.withheld(key, var.origin.layer, var.origin.path, var.secret)
+        if reason:
+            out[key] = reason
+    return out
+
+
+def describe(reason: str) -> str:
+    """What a withheld name's note says, in status and explain."""
+    if reason == EXEC_ONLY:
+        return "exec-only: not in shells; `envshim run` and envshim.load() get it"
+    return "not loaded in this agent's shell; `envshim run` gets it"

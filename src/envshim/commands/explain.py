@@ -8,6 +8,7 @@ locked sops file sets (its names are plaintext) is named with the step that open
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from .common import add_project_options
@@ -58,5 +59,10 @@ def run(args: argparse.Namespace) -> int:
         out.append(f"  shadows  {origin.describe()}")
     for lk in setters:  # your own value wins over a file you cannot open
         out.append(f"  shadows  team {lk.describe(root)} (you cannot decrypt it)")
+    from ..exposure import describe, withheld_in_shell
+
+    reason = withheld_in_shell(resolution, os.environ, args.env).get(args.key)
+    if reason:
+        out.append(f"  shells   {describe(reason)}")
     sys.stdout.write("\n".join(out) + "\n")
     return 0

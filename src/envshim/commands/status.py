@@ -81,7 +81,11 @@ def run(args: argparse.Namespace) -> int:
     manager = who_manages(str(here), str(root), environ)
     recipients = trust.new_recipients(root)
     layers: dict[str, dict[str, str]] = {}
+    withheld: dict[str, str] = {}
     if resolution is not None:
+        from ..exposure import withheld_in_shell
+
+        withheld = withheld_in_shell(resolution, base, args.env)
         for key, var in sorted(resolution.vars.items()):
             layers.setdefault(var.origin.layer, {})[key] = shown(var)
     for lk in locked:  # sops names are plaintext: a teammate with the key loads them
@@ -102,6 +106,7 @@ def run(args: argparse.Namespace) -> int:
             "watch": [str(p) for p in resolution.watch] if resolution else [],
             "error": error,
             "cannot_decrypt": [str(lk.path) for lk in locked],
+            "withheld_from_shells": withheld,
         }
         sys.stdout.write(json.dumps(data, indent=2) + "\n")
         return 0 if error is None else 1
@@ -134,6 +139,10 @@ def run(args: argparse.Namespace) -> int:
             width = max(len(k) for k in keys)
             for key, shown in keys.items():
                 note = "  (changed by hand in this shell)" if key in by_hand else ""
+                if key in withheld:
+                    from ..exposure import describe
+
+                    note += f"  ({describe(withheld[key])})"
                 out.append(f"  {key:<{width}}  {shown}{note}")
     if resolution is not None:
         out.append("files read:")

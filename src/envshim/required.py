@@ -47,6 +47,19 @@ def check_required(
     raise MissingRequiredError(
         f"required {noun} not set: " + "; ".join(parts),
         path=path,
-        hint="set it in the environment, as a secret (`envshim secrets set`) or in your "
-        "user store (`envshim user set`)",
+        hint=_hint([k for k, _h in missing]),
     )
+
+
+def _hint(names: list[str]) -> str:
+    """Commands that paste as they are: the (first) missing name in them."""
+    import shlex
+
+    first = shlex.quote(names[0])
+    where = (
+        f"in the environment, as a secret (`envshim secrets set {first}`) or in your "
+        f"user store (`envshim user set {first}`)"
+    )
+    if len(names) == 1:
+        return f"set it {where}"
+    return f"for each name, set it {where}, with that name in place of {first}"

@@ -145,7 +145,7 @@ def creation_rule(file: Path, config: Path | None = None):
         raise ConfigError(
             "no .sops.yaml found for this file",
             path=file,
-            hint="run `envshim recipients add <age1…>` to create one",
+            hint="`envshim init` sets up the project, your key and its .sops.yaml",
         )
     data = load(config)
     rule = matching_rule(config, data, file)

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError
+from .common import plural
 from .secrets_write import add_flag
 
 
@@ -73,6 +74,14 @@ def _list(ctx: Any) -> int:
         lines.append(f"{_rel(path, ctx)}:")
         lines += [f"  {r}" for r in file_recipients(path)] or ["  (none)"]
     if not lines:
+        from ..trust import is_project
+
+        if not is_project(ctx.root):
+            sys.stderr.write(
+                "envshim: no envshim or mise config here or above, so no recipients; "
+                "`envshim init` sets one up\n"
+            )
+            return 0
         sys.stderr.write(
             "envshim: no .sops.yaml and no secret files yet; "
             "`envshim recipients add <age1…>` starts one\n"
@@ -272,7 +281,8 @@ def _add(ctx: Any, key: str, args: argparse.Namespace) -> int:
         for age_file in ages:
             count = age_file.save(ctx)
             sys.stderr.write(
-                f"envshim: {_rel(age_file.path, ctx)}: encrypted again for {count} recipients\n"
+                f"envshim: {_rel(age_file.path, ctx)}: encrypted again for "
+                f"{plural(count, 'recipient')}\n"
             )
         for doc in docs:
             current = doc.md.recipients()
@@ -282,7 +292,7 @@ def _add(ctx: Any, key: str, args: argparse.Namespace) -> int:
             doc.save()
             sys.stderr.write(
                 f"envshim: {_rel(doc.path, ctx)}: data key wrapped for "
-                f"{len(doc.recipients)} recipients\n"
+                f"{plural(len(doc.recipients), 'recipient')}\n"
             )
     sys.stderr.write(
         f"envshim: added {key} to {_rel(config, ctx)}; commit it and the secret files\n"
@@ -368,7 +378,8 @@ def _rm(ctx: Any, key: str, args: argparse.Namespace) -> int:
         for age_file in ages:
             count = age_file.save(ctx)
             sys.stderr.write(
-                f"envshim: {_rel(age_file.path, ctx)}: encrypted again for {count} recipients\n"
+                f"envshim: {_rel(age_file.path, ctx)}: encrypted again for "
+                f"{plural(count, 'recipient')}\n"
             )
         for doc in docs:
             remaining = [r for r in doc.md.recipients() if r != key]
@@ -378,8 +389,8 @@ def _rm(ctx: Any, key: str, args: argparse.Namespace) -> int:
             doc.rotate()
             doc.save()
             sys.stderr.write(
-                f"envshim: {_rel(doc.path, ctx)}: re-wrapped for {len(remaining)} "
-                "recipients with a new data key\n"
+                f"envshim: {_rel(doc.path, ctx)}: re-wrapped for "
+                f"{plural(len(remaining), 'recipient')} with a new data key\n"
             )
     _say_inline(inline)
     if exposed:

@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from .common import add_project_options
+from .common import add_project_options, plural
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -58,8 +58,9 @@ def run(args: argparse.Namespace) -> int:
     report = scan.Report(skipped_short=skipped)
     if skipped:
         sys.stderr.write(
-            f"envshim scan: not looking for {len(skipped)} value(s) shorter than {min_length} "
-            f"characters (they would match everywhere): {', '.join(skipped)}\n"
+            f"envshim scan: not looking for {plural(len(skipped), 'value')} shorter than "
+            f"{plural(min_length, 'character')} (they would match everywhere): "
+            f"{', '.join(skipped)}\n"
         )
     if not needles:
         sys.stderr.write(
@@ -82,12 +83,14 @@ def run(args: argparse.Namespace) -> int:
     keys = len({k for n in needles for k in n.keys})
     if report.findings:
         sys.stderr.write(
-            f"envshim scan: {len(report.findings)} finding(s) of {keys} secret value(s) "
-            f"in {report.scanned} file(s) scanned; remove them (and rotate any value that was pushed)\n"
+            f"envshim scan: {plural(len(report.findings), 'finding')} of "
+            f"{plural(keys, 'secret value')} in {plural(report.scanned, 'file')} scanned; "
+            "remove them (and rotate any value that was pushed)\n"
         )
         return 1
     sys.stderr.write(
-        f"envshim scan: clean: {keys} secret value(s), {report.scanned} file(s) scanned\n"
+        f"envshim scan: clean: {plural(keys, 'secret value')}, "
+        f"{plural(report.scanned, 'file')} scanned\n"
     )
     return 0
 

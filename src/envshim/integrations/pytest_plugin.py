@@ -189,10 +189,12 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
     result = state.resolutions.get(state.profile)
     if isinstance(result, Failure):
         return [f"envshim: {_describe(state.profile)} not loaded: {result.message}"]
+    from ..commands.common import plural
+
     secret = len(result.secret_keys())
     lines = [
         f"envshim: {_describe(state.profile)} from {result.root}: "
-        f"{len(result)} variables ({secret} secret)"
+        f"{plural(len(result), 'variable')} ({secret} secret)"
     ]
     return lines + [f"envshim: {warning}" for warning in result.warnings]
 

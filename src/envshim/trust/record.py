@@ -18,7 +18,6 @@ key yet): its names are then unknown, and it loads after the next ``allow``.
 
 from __future__ import annotations
 
-import hashlib
 import os
 
 from .. import paths
@@ -62,8 +61,21 @@ class Record:
         return json.dumps(data, indent=2) + "\n"
 
 
+def _sha256() -> Any:
+    """The SHA-256 constructor, without ``hashlib``: its OpenSSL binding costs ~2 ms of
+    import on every load the hook starts; CPython's own module gives the same digest."""
+    try:
+        from _sha2 import sha256  # Python 3.12+
+    except ImportError:
+        try:
+            from _sha256 import sha256  # Python 3.11
+        except ImportError:  # a build without them
+            from hashlib import sha256
+    return sha256
+
+
 def digest(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
+    return _sha256()(data).hexdigest()
 
 
 def trust_dir(environ: Mapping[str, str] | None = None) -> Path:
@@ -71,7 +83,7 @@ def trust_dir(environ: Mapping[str, str] | None = None) -> Path:
 
 
 def record_path(root: Path | str, environ: Mapping[str, str] | None = None) -> Path:
-    name = hashlib.sha256(os.fsencode(str(root))).hexdigest()[:32]
+    name = digest(os.fsencode(str(root)))[:32]
     return trust_dir(environ) / f"{name}.json"
 
 

@@ -120,3 +120,28 @@ def test_use_envshim_with_a_damaged_secret_file_loads_nothing(shell_env, tmp_pat
     after = {k: v for k, v in after.items() if v is not None}
     assert "TEAM_B" not in after and "FROM_B" not in after
     assert "team secret" not in again.stderr
+
+
+@pytest.mark.parametrize("kind", SHELLS)
+def test_a_value_over_the_kernel_limit_is_refused_and_commands_still_run(
+    kind, shell_env, home, tmp_path
+):
+    """One value (with its name) over 128 KiB would make every later command fail with
+    "Argument list too long": nothing of the project is applied, one line says why, and
+    the previous project is unloaded."""
+    a = make_project(tmp_path, "a", 'FROM_A = "a"\n')
+    huge = make_project(tmp_path, "huge", f'SMALL = "s"\nHUGE = "{"x" * (128 * 1024)}"\n')
+    allow(a, shell_env)
+    allow(huge, shell_env)
+    sh = Shell(kind, home, shell_env, tmp_path)
+    try:
+        sh.run(cd(a))
+        out = sh.run(cd(huge))
+        reasons = [line for line in out.splitlines() if "nothing loaded here" in line]
+        assert len(reasons) == 1 and "HUGE" in reasons[0] and "128 KiB" in reasons[0], out
+        assert "xxxxxxxx" not in out
+        assert sh.capture("/bin/true && echo ran") == "ran\n"
+        env = sh.env()
+        assert "HUGE" not in env and "SMALL" not in env and "FROM_A" not in env
+    finally:
+        sh.close()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -241,3 +242,23 @@ def test_outside_any_project_nothing_is_written(tmp_path, clean_env):
     assert list(empty.iterdir()) == []
     dash = run_envshim("example", "-", env=clean_env, cwd=empty)
     assert dash.returncode == 1 and dash.stdout == "" and "envshim init" in dash.stderr
+
+
+def test_the_repository_own_git_config_runs_nothing(tmp_path, clean_env):
+    """A repository's .git/config can name a command (core.fsmonitor) that `git ls-files`
+    runs; a copied repository is not the user's to trust, so envshim turns it off."""
+    need("git")
+    root = tmp_path / "proj"
+    root.mkdir()
+    (root / "mise.toml").write_text('[env]\nAPP_ENV = "dev"\n', encoding="utf-8")
+    git(root, "init", "-q")
+    git(root, "add", "mise.toml")
+    marker = tmp_path / "ran"
+    git(root, "config", "core.fsmonitor", f"touch '{marker}'; false")
+    subprocess.run(["git", "ls-files"], cwd=root, capture_output=True, check=False)
+    assert marker.exists()  # control: plain git runs it
+    marker.unlink()
+    out = run_envshim("example", "-", env=clean_env, cwd=root)
+    assert out.returncode == 0, out.stderr
+    assert entries(out.stdout)["APP_ENV"] == ("dev", "")
+    assert not marker.exists()

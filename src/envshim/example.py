@@ -27,7 +27,8 @@ _MISE_COMPUTED = "mise env --json"  # in Origin.detail of a value mise evaluated
 
 
 class Committed:
-    """Which files git tracks, unchanged in meaning, in the repository around ``root``."""
+    """Which files are committed in the repository around ``root``: in git's index, not
+    matched by an ignore rule, not marked skip-worktree or assume-unchanged."""
 
     def __init__(self, root: Path, environ: dict[str, str]) -> None:
         # git must look at this repository only, whatever the caller's GIT_DIR says
@@ -37,6 +38,9 @@ class Committed:
             if k not in ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_OBJECT_DIRECTORY")
         }
         out = self._git(root, "rev-parse", "--show-toplevel")
+        self.no_repo = "not in a git repository"  # why no file is known to be committed
+        if out is None and self._git(root, "--version") is None:
+            self.no_repo = "git is not installed"
         self.top = (
             Path(os.path.realpath(out.decode("utf-8", "surrogateescape").strip())) if out else None
         )
@@ -59,7 +63,7 @@ class Committed:
         if not todo:
             return
         if self.top is None:
-            self.reasons.update(dict.fromkeys(todo, "not in a git repository"))
+            self.reasons.update(dict.fromkeys(todo, self.no_repo))
             return
         rel: dict[str, str] = {}
         for path in todo:

@@ -43,8 +43,8 @@ def example_text(resolution, environ: dict[str, str] | None = None) -> tuple[str
     text = example.text(HEADER)
     if example.committed.top is None and example.left_empty:
         sys.stderr.write(
-            "envshim: warning: not in a git repository, so no file is known to be committed: "
-            "every value is left empty\n"
+            f"envshim: warning: {example.committed.no_repo}, so no file is known to be "
+            "committed: every value is left empty\n"
         )
     return text, example.left_empty
 

@@ -90,3 +90,27 @@ def test_billion_laughs_in_a_yaml_file_stops_at_once(clean_env, tmp_path):
     assert time.monotonic() - started < 10
     assert proc.returncode == 1 and proc.stdout == ""
     assert "aliases" in proc.stderr and "lol" not in proc.stderr
+
+
+def test_a_copied_repositorys_git_config_runs_nothing(clean_env, tmp_path):
+    """A project copied with its .git (an archive, a shared directory) brings its own
+    .git/config; git would run its core.fsmonitor program on ls-files and check-ignore."""
+    project = tmp_path / "copied"
+    project.mkdir()
+    subprocess.run(["git", "init", "-q", str(project)], check=True)
+    marker = tmp_path / "fsmonitor-ran"
+    hook = tmp_path / "monitor.sh"
+    hook.write_text(f"#!/bin/sh\ntouch {marker}\nexit 1\n")
+    hook.chmod(0o755)
+    (project / "mise.toml").write_text('[env]\nA = "1"\n')
+    (project / ".env").write_text("PLAIN=1\n")
+    subprocess.run(["git", "-C", str(project), "add", "mise.toml"], check=True)
+    subprocess.run(["git", "-C", str(project), "commit", "-qm", "init"], check=True)
+    subprocess.run(["git", "-C", str(project), "config", "core.fsmonitor", str(hook)], check=True)
+    # the control: plain git does run it
+    subprocess.run(["git", "-C", str(project), "ls-files"], capture_output=True, check=False)
+    assert marker.exists()
+    marker.unlink()
+    for args in (("doctor",), ("scan",), ("scan", "--staged"), ("example", "-"), ("user", "init")):
+        run_envshim(*args, cwd=project, env=clean_env)
+        assert not marker.exists(), args

@@ -20,6 +20,7 @@ import subprocess
 from pathlib import Path
 
 from .errors import printable
+from .gitcmd import git_argv
 from .merge import Resolution
 from .model import MISE, TEAM, USER, Origin, ResolvedVar
 
@@ -48,7 +49,7 @@ class Committed:
 
     def _git(self, cwd: Path, *args: str, stdin: bytes | None = None, ok=(0,)) -> bytes | None:
         # core.fsmonitor names a command a repository's own .git/config could run
-        argv = ["git", "-c", "core.fsmonitor=false", "-C", str(cwd), *args]
+        argv = git_argv(*args, cwd=cwd)
         try:
             proc = subprocess.run(
                 argv, input=stdin, capture_output=True, env=self.environ, timeout=60, check=False

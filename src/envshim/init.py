@@ -21,6 +21,7 @@ from typing import Any
 
 from .commands.common import plural
 from .errors import ConfigError, UsageError
+from .gitcmd import git_argv
 
 SECRETS_FILE = "secrets.enc.env"
 IGNORED = (".env", ".env.keys")
@@ -72,7 +73,7 @@ def repository_root(directory: Path) -> Path:
     if shutil.which("git") is None:
         raise UsageError("git is not installed", hint="envshim init sets up a git repository")
     proc = subprocess.run(
-        ["git", "-C", str(directory), "rev-parse", "--is-inside-work-tree"],
+        git_argv("rev-parse", "--is-inside-work-tree", cwd=directory),
         capture_output=True,
         text=True,
         check=False,
@@ -580,7 +581,7 @@ def _finish_move(it: Init, source: Path) -> None:
         f"removed the plaintext {_rel(source.resolve(), it.root)} (its values are in {SECRETS_FILE})"
     )
     tracked = subprocess.run(
-        ["git", "-C", str(it.root), "ls-files", "--error-unmatch", str(source)],
+        git_argv("ls-files", "--error-unmatch", str(source), cwd=it.root),
         capture_output=True,
         check=False,
     )

@@ -32,6 +32,7 @@ from pathlib import Path
 
 from . import paths
 from .errors import ConfigError, DecryptError, UsageError
+from .gitcmd import git_argv
 from .userlink import check_id
 
 TYPE_CHECKING = False  # not `from typing import …`: typing costs ms on every cd
@@ -449,7 +450,7 @@ def git_remote(root: Path, environ: Mapping[str, str]) -> str | None:
         return None
     try:
         proc = subprocess.run(
-            [git, "config", "--get", "remote.origin.url"],
+            git_argv("config", "--get", "remote.origin.url", git=git),
             cwd=root,
             env=dict(environ),
             stdin=subprocess.DEVNULL,

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..errors import ConfigError, UsageError
+from ..gitcmd import git_argv
 from .common import plural
 
 if TYPE_CHECKING:
@@ -194,11 +195,11 @@ def project_id(root: Path) -> str | None:
         return None
     try:
         proc = subprocess.run(
-            [git, "rev-list", "--max-parents=0", "HEAD"],
+            git_argv("rev-list", "--max-parents=0", "HEAD", git=git),
             cwd=root, capture_output=True, text=True, timeout=30, check=False,
         )  # fmt: skip
         top = subprocess.run(
-            [git, "rev-parse", "--show-toplevel"],
+            git_argv("rev-parse", "--show-toplevel", git=git),
             cwd=root, capture_output=True, text=True, timeout=30, check=False,
         )  # fmt: skip
     except (OSError, subprocess.SubprocessError):

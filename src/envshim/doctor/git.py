@@ -8,6 +8,7 @@ from pathlib import Path
 
 from ..commands.common import plural
 from ..errors import EnvshimError
+from ..gitcmd import git_argv
 from .config import EXAMPLE_NAMES
 from .core import FAIL, OK, SKIP, Doctor, Result
 
@@ -17,7 +18,7 @@ PLAINTEXT_IGNORES = (".env", ".env.keys")
 def _ignored(top: Path, root: Path, name: str) -> bool:
     target = os.path.relpath(root / name, top)
     proc = subprocess.run(
-        ["git", "-C", str(top), "check-ignore", "-q", "--no-index", target],
+        git_argv("check-ignore", "-q", "--no-index", target, cwd=top),
         capture_output=True,
         check=False,
     )
@@ -85,9 +86,7 @@ def check_tracked_plaintext(d: Doctor) -> list[Result]:
     top = d.git_top()
     if top is None:
         return [Result("tracked plaintext", SKIP, "not a git repository")]
-    proc = subprocess.run(
-        ["git", "-C", str(top), "ls-files", "-z"], capture_output=True, check=False
-    )
+    proc = subprocess.run(git_argv("ls-files", "-z", cwd=top), capture_output=True, check=False)
     names = [n for n in proc.stdout.decode("utf-8", "surrogateescape").split("\0") if n]
     out = []
     for name in names:

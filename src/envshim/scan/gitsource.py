@@ -7,6 +7,7 @@ import os
 import subprocess
 from pathlib import Path
 
+from ..gitcmd import git_argv
 from .matcher import Needle
 from .notebook import NOTEBOOK_MAX, scan_notebook
 from .report import Finding, Report, relative
@@ -14,7 +15,7 @@ from .stream import looks_binary, report_stream
 
 
 def git(root: Path, *args: str) -> bytes:
-    proc = subprocess.run(["git", "-C", str(root), *args], capture_output=True, check=False)
+    proc = subprocess.run(git_argv(*args, cwd=root), capture_output=True, check=False)
     if proc.returncode != 0:
         from ..errors import EnvshimError
 
@@ -28,7 +29,7 @@ def git(root: Path, *args: str) -> bytes:
 def git_toplevel(path: Path) -> Path | None:
     try:
         proc = subprocess.run(
-            ["git", "-C", str(path), "rev-parse", "--show-toplevel"],
+            git_argv("rev-parse", "--show-toplevel", cwd=path),
             capture_output=True,
             text=True,
             check=False,
@@ -58,7 +59,7 @@ class _BlobReader:
 
     def __init__(self, top: Path) -> None:
         self.proc = subprocess.Popen(
-            ["git", "-C", str(top), "cat-file", "--batch"],
+            git_argv("cat-file", "--batch", cwd=top),
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
         )
@@ -160,7 +161,7 @@ def _object_kinds(top: Path, shas: list[str]) -> dict[str, str]:
     if not shas:
         return {}
     proc = subprocess.run(
-        ["git", "-C", str(top), "cat-file", "--batch-check"],
+        git_argv("cat-file", "--batch-check", cwd=top),
         input="\n".join(shas).encode() + b"\n",
         capture_output=True,
         check=False,

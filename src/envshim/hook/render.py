@@ -100,52 +100,94 @@ def leave_summary(plan: Plan) -> tuple[str, tuple[int, int, int]]:
     return summary_of(plus, tilde, minus), (len(plus), len(tilde), len(minus))
 
 
-def revert_commands(r: Renderer, plan: Plan) -> list[str]:
-    """One command per variable this load changed, in summary order (``+``, ``~``, ``-``):
-    restore it if it still holds what the load left, else note it as changed by hand."""
+class _Entry:
+    """One variable to restore: the test that it still holds what the load left, and
+    the action that restores it."""
+
+    __slots__ = ("action", "assignment", "cond", "item", "name")
+
+    def __init__(self, name: str, cond: str, action: str, assignment: str, item: str) -> None:
+        self.name = name
+        self.cond = cond  # inside [[ ]] (bash, zsh) or a fish condition
+        self.action = action  # the renderer's export/unset line
+        self.assignment = assignment  # NAME=quoted, for a batched export ("" for an unset)
+        self.item = item  # what the summary shows: +NAME ~NAME -NAME
+
+
+def _entries(r: Renderer, plan: Plan) -> list[list[_Entry]]:
+    """The variables this load changed, in summary groups (``+``, ``~``, ``-``)."""
     state = plan.state
     fish = r.name == "fish"
     plus, tilde, minus = [], [], []
     for name in sorted(state.prev):
         previous = state.prev[name]
         if name in state.unset:  # envshim unset it: restore it if it is still unset
-            test = f"not set -q {name}" if fish else f"[[ -z ${{{name}+x}} ]]"
-            plus.append(_when(r, test, r.export(name, previous or ""), "+" + name))
+            cond = f"not set -q {name}" if fish else f"-z ${{{name}+x}}"
+            assignment = f"{name}={r.quote(previous or '')}"
+            plus.append(_Entry(name, cond, r.export(name, previous or ""), assignment, "+" + name))
             continue
         value = plan.values[name]
         if fish:
-            test = f'set -q {name}; and test "${name}" = {r.quote(value)}'
+            cond = f'set -q {name}; and test "${name}" = {r.quote(value)}'
         elif value:  # an unset variable expands to "", which is not the value
-            test = f"[[ ${{{name}-}} == {r.quote(value)} ]]"
+            cond = f"${{{name}-}} == {r.quote(value)}"
         else:
-            test = f"[[ -n ${{{name}+x}} && -z ${{{name}-}} ]]"
+            cond = f"-n ${{{name}+x}} && -z ${{{name}-}}"
         if previous is None:
-            minus.append(_when(r, test, r.unset(name), "-" + name))
+            minus.append(_Entry(name, cond, r.unset(name), "", "-" + name))
         else:
-            tilde.append(_when(r, test, r.export(name, previous), "~" + name))
-    return [*plus, *tilde, *minus]
+            assignment = f"{name}={r.quote(previous)}"
+            tilde.append(_Entry(name, cond, r.export(name, previous), assignment, "~" + name))
+    return [plus, tilde, minus]
 
 
-def _when(r: Renderer, test: str, action: str, item: str) -> str:
-    note = r.quote(item)  # quoted: an unquoted ~NAME is tilde expansion
+def _one(r: Renderer, e: _Entry) -> str:
+    """Restore one variable if it still holds what the load left, else note it as changed
+    by hand (quoted: an unquoted ~NAME is tilde expansion)."""
+    note = r.quote(e.item)
     if r.name == "fish":
-        return f"if {test}; {action}; else; set -g -a __envshim_h {note}; end"
-    return f"{test} && {action} || __envshim_h+=({note})"
+        return f"if {e.cond}; {e.action}; else; set -g -a __envshim_h {note}; end"
+    return f"[[ {e.cond} ]] && {e.action} || __envshim_h+=({note})"
+
+
+def revert_commands(r: Renderer, plan: Plan) -> list[str]:
+    """The commands that restore what this load changed, in summary order. In bash and
+    zsh, up to :data:`CHUNK` variables of one group are tested in one ``[[ ]]`` and
+    restored by one ``unset``/``export`` (a third faster than one command each); only
+    when one of them was changed by hand are they restored one by one."""
+    out: list[str] = []
+    for group in _entries(r, plan):
+        if r.name == "fish":
+            out.extend(_one(r, e) for e in group)
+            continue
+        for start in range(0, len(group), CHUNK):
+            chunk = group[start : start + CHUNK]
+            if len(chunk) == 1:
+                out.append(_one(r, chunk[0]))
+                continue
+            conds = " && ".join(e.cond for e in chunk)
+            if chunk[0].assignment:
+                batch = "export " + " ".join(e.assignment for e in chunk)
+            else:
+                batch = "unset " + " ".join(e.name for e in chunk)
+            each = "; ".join(_one(r, e) for e in chunk)
+            out.append(f"if [[ {conds} ]]; then {batch}; else {each}; fi")
+    return out
 
 
 def revert_definition(r: Renderer, plan: Plan) -> list[str]:
-    """The lines that define ``_envshim_revert`` (and its chunks, for a big load)."""
+    """The lines that define ``_envshim_revert``: for a big load, one function per command
+    (a group of up to :data:`CHUNK` variables), each on its own line."""
     commands = revert_commands(r, plan) if _loaded(plan) else []
     commands.append(r.export(STATE_VAR, plan.revert_to.encode()))
     if r.name == "fish":
         return ["function _envshim_revert", *commands, "end"]
-    if len(commands) <= CHUNK:
+    if len(plan.state.prev) <= CHUNK:
         return [f"_envshim_revert() {{ {'; '.join(commands)}; }}"]
     lines, calls = [], []
-    for start in range(0, len(commands), CHUNK):
-        name = f"_envshim_revert_{start // CHUNK}"
-        lines.append(f"{name}() {{ {'; '.join(commands[start : start + CHUNK])}; }}")
-        calls.append(name)
+    for i, command in enumerate(commands):
+        lines.append(f"_envshim_revert_{i}() {{ {command}; }}")
+        calls.append(f"_envshim_revert_{i}")
     lines.append(f"_envshim_revert() {{ {'; '.join(calls)}; }}")
     return lines
 

@@ -283,3 +283,23 @@ def test_redacted_names_match_mise(age_project, clean_env, tmp_path: Path):
     )
     masked = {n for n in _REDACT_NAMES if values[n] in masks}
     assert masked == mise_redacted | {"VISIBLE_AGE"}
+
+
+def test_expand_true_over_a_secret_keeps_it_secret(clean_env, tmp_path: Path):
+    """`_.file = { path = ".env", expand = true }` after `_.envshim`: a value built from a
+    team secret is itself secret (masked, never written to .env.example)."""
+    from envshim import resolve
+
+    project = tmp_path / "p"
+    project.mkdir()
+    (project / "mise.toml").write_text(
+        '[env]\n_.envshim = {}\n_.file = { path = ".env", expand = true }\n'
+    )
+    (project / ".env").write_text("DERIVED=pre-${API_KEY}\nPLAIN=x\n")
+    user = run_envshim("user", "init", "--plaintext", cwd=project, env=clean_env)
+    assert user.returncode == 0, user.stderr
+    run_envshim("user", "set", "API_KEY", cwd=project, env=clean_env, input="k-123456\n",
+                check=True)  # fmt: skip
+    resolution = resolve(project, environ=clean_env)
+    assert resolution["DERIVED"] == "pre-k-123456"
+    assert resolution.vars["DERIVED"].secret

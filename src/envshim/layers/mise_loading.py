@@ -137,11 +137,23 @@ class FileLoading:
                 )
             self.loaded_files.add(os.path.realpath(name))
             bindings, secret = self.read_bindings(name, config, origin, expanding, env)
+            if expanding and not secret:
+                secret = self.expands_a_secret(name)
             for key, value, line in bindings:
                 if expanding:
                     env[key] = value
                 out.append((name, key, value, line, secret))
         return out
+
+    def expands_a_secret(self, name: str) -> bool:
+        """``expand = true`` lets a file's values take in what was set before, secrets
+        included (`pre-${API_KEY}`): then every value of that file is treated as secret
+        (masked in listings and CI logs, left out of .env.example)."""
+        secrets = [k for k, v in self.merger.vars.items() if v.secret and v.value is not None]
+        if not secrets:
+            return False
+        text = self.ctx.read_bytes(name).decode("utf-8", "replace")
+        return any(f"${k}" in text or f"${{{k}" in text for k in secrets)
 
     def read_bindings(
         self,

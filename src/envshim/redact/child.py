@@ -95,16 +95,18 @@ def redactor_for(resolution: object, what: str) -> Redactor:
     from ..errors import printable
     from ..scan import secret_values
 
+    from ..commands.common import plural
+
     redactor = Redactor(secret_values(resolution))
     if redactor.skipped:
         sys.stderr.write(
-            f"envshim: not redacting {len(redactor.skipped)} value(s) shorter than "
+            f"envshim: not redacting {plural(len(redactor.skipped), 'value')} shorter than "
             f"{MIN_LENGTH} characters (they would match everywhere): "
             f"{printable(', '.join(redactor.skipped))}\n"
         )
     if os.isatty(1) or os.isatty(2):
         sys.stderr.write(
-            f"envshim: {what} is redacted: {len(redactor.keys)} secret value(s), also in "
+            f"envshim: {what} is redacted: {plural(len(redactor.keys), 'secret value')}, also in "
             "base64, hex, URL and JSON forms, show as [redacted NAME]\n"
         )
     sys.stderr.flush()

@@ -77,8 +77,10 @@ def report(changes: Mapping[str, str | None], ctx: ExportContext) -> str:
             hint="list the ones later jobs need with --allowlist FILE",
         )
     if left_out:
+        from ..commands.common import plural
+
         sys.stderr.write(
-            f"envshim: left out {left_out} secret or team/user value(s): a dotenv report "
+            f"envshim: left out {plural(left_out, 'secret or team/user value')}: a dotenv report "
             "holds committed defaults only (`envshim run` gives a job the rest)\n"
         )
     unset = sorted(k for k, v in changes.items() if v is None and k not in chosen)

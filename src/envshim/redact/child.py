@@ -92,10 +92,9 @@ def _die_by(signum: int) -> None:
 
 def redactor_for(resolution: object, what: str) -> Redactor:
     """The redactor of a resolution's secret values; says on stderr what it leaves out."""
+    from ..commands.common import plural
     from ..errors import printable
     from ..scan import secret_values
-
-    from ..commands.common import plural
 
     redactor = Redactor(secret_values(resolution))
     if redactor.skipped:

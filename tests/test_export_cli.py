@@ -173,7 +173,8 @@ def test_dotenv_output_parses_back_to_the_json_values(project):
 @pytest.mark.parametrize(
     ("dotenv", "line", "message"),
     [
-        ("A=1\nB=2\nJUST_A_NAME\n", 3, "mise cannot read this dotenv line (JUST_A_NAME"),
+        # a line without '=' may be a bare token: not even its first word is shown
+        ("A=1\nB=2\nJUST_A_NAME\n", 3, "mise cannot read this dotenv line (no '='"),
         ('A=1\n\nB="never closed\nC=3\n', 3, "mise cannot read this dotenv line (a quote"),
     ],
 )

@@ -126,14 +126,9 @@ def step_options(it: Init) -> None:
 
 
 def _mise_path(root: Path) -> Path:
-    for name in (
-        "mise.toml",
-        ".mise.toml",
-        ".config/mise.toml",
-        ".config/mise/config.toml",
-        "mise/config.toml",
-        ".mise/config.toml",
-    ):
+    from .project import MISE_FILES
+
+    for name in MISE_FILES:
         if (root / name).is_file():
             return root / name
     return root / "mise.toml"

@@ -14,6 +14,15 @@ if TYPE_CHECKING:
     from typing import Any
 
 OPTIONS_FILE = "envshim.toml"
+# The committed mise config files of one directory, in mise's order of precedence.
+MISE_FILES = (
+    "mise.toml",
+    ".mise.toml",
+    ".config/mise.toml",
+    ".config/mise/config.toml",
+    "mise/config.toml",
+    ".mise/config.toml",
+)
 # A directory holding one of these is a project root when no envshim.toml is above.
 ROOT_MARKERS = (
     OPTIONS_FILE,

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from ._record import dataclass  # dataclasses without inspect: the export path
 from .errors import ConfigError
+from .project import MISE_FILES
 from .userlink import Link, check_id, find_link
 
 TYPE_CHECKING = False  # not `from typing import …`: typing costs ms on every cd
@@ -30,16 +31,6 @@ class ProjectLink:
     options_path: Path | None  # the file ``user_store`` came from (or would go to)
     mise_table: Path | None  # a mise.toml whose `_.envshim` table holds the options
     link: Link | None
-
-
-MISE_FILES = (
-    "mise.toml",
-    ".mise.toml",
-    ".config/mise.toml",
-    ".config/mise/config.toml",
-    "mise/config.toml",
-    ".mise/config.toml",
-)
 
 
 def _mise_table(path: Path) -> dict[str, Any] | None:

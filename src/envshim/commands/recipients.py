@@ -278,12 +278,7 @@ def _add(ctx: Any, key: str, args: argparse.Namespace) -> int:
             config, targets or named_files(ctx) or [ctx.root / "secrets.enc.env"], add=key
         )
         _note(ctx, config, old)
-        for age_file in ages:
-            count = age_file.save(ctx)
-            sys.stderr.write(
-                f"envshim: {_rel(age_file.path, ctx)}: encrypted again for "
-                f"{plural(count, 'recipient')}\n"
-            )
+        _save_ages(ages, ctx)
         for doc in docs:
             current = doc.md.recipients()
             if key in current:
@@ -375,12 +370,7 @@ def _rm(ctx: Any, key: str, args: argparse.Namespace) -> int:
             old = _config_bytes(config)
             edit_recipients(config, [d.path for d in docs] + [a.path for a in ages], remove=key)
             _note(ctx, config, old)
-        for age_file in ages:
-            count = age_file.save(ctx)
-            sys.stderr.write(
-                f"envshim: {_rel(age_file.path, ctx)}: encrypted again for "
-                f"{plural(count, 'recipient')}\n"
-            )
+        _save_ages(ages, ctx)
         for doc in docs:
             remaining = [r for r in doc.md.recipients() if r != key]
             if key not in doc.md.recipients():
@@ -416,3 +406,13 @@ def run(args: argparse.Namespace) -> int:
     if args.action == "add":
         return _add(ctx, args.key, args)
     return _rm(ctx, args.key, args)
+
+
+def _save_ages(ages: list[Any], ctx: Any) -> None:
+    """Write each age file again for the new recipient list, saying so."""
+    for age_file in ages:
+        count = age_file.save(ctx)
+        sys.stderr.write(
+            f"envshim: {_rel(age_file.path, ctx)}: encrypted again for "
+            f"{plural(count, 'recipient')}\n"
+        )

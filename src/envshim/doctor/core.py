@@ -11,19 +11,11 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import EnvshimError
+from ..project import MISE_FILES as COMMITTED_MISE_FILES
 
 OK, FAIL, WARN, SKIP = "ok", "fail", "warn", "skip"
 MARKS = {OK: "✓", FAIL: "✗", WARN: "!", SKIP: "·"}
-MISE_FILES = (
-    "mise.toml",
-    ".mise.toml",
-    ".config/mise.toml",
-    ".config/mise/config.toml",
-    "mise/config.toml",
-    ".mise/config.toml",
-    "mise.local.toml",
-    ".mise.local.toml",
-)
+MISE_FILES = (*COMMITTED_MISE_FILES, "mise.local.toml", ".mise.local.toml")
 
 
 @dataclass

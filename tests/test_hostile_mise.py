@@ -114,3 +114,19 @@ def test_a_copied_repositorys_git_config_runs_nothing(clean_env, tmp_path):
     for args in (("doctor",), ("scan",), ("scan", "--staged"), ("example", "-"), ("user", "init")):
         run_envshim(*args, cwd=project, env=clean_env)
         assert not marker.exists(), args
+
+
+def test_escape_sequences_in_a_directory_name_never_reach_the_terminal(clean_env, tmp_path):
+    """OSC 52 (set the clipboard) and clear-screen in a project's directory name are shown
+    escaped by every listing and message, never raw."""
+    project = tmp_path / "evil\x1b]52;c;SGVsbG8=\x07\x1b[2Jdir"
+    project.mkdir()
+    (project / "mise.toml").write_text('[env]\nA = "1"\n')
+    for args in (("status",), ("explain", "A"), ("doctor",), ("allow",), ("export", "bash"),
+                 ("secrets", "list"), ("recipients", "list")):  # fmt: skip
+        proc = run_envshim(*args, cwd=project, env=clean_env)
+        assert "\x1b" not in proc.stdout and "\x07" not in proc.stdout, args
+        assert "\x1b" not in proc.stderr and "\x07" not in proc.stderr, args
+    (project / "mise.toml").write_text('[env]\nA = "1"\nB = {{\n')
+    proc = run_envshim("export", "bash", cwd=project, env=clean_env)
+    assert proc.returncode == 1 and "\\x1b]52" in proc.stderr and "\x1b" not in proc.stderr

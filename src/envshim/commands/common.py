@@ -56,3 +56,11 @@ def mask(value: str | None) -> str:
 def plural(count: int, word: str, many: str | None = None) -> str:
     """``1 key``, ``2 keys``: a count with its noun in the right number."""
     return f"{count} {word if count == 1 else (many or word + 's')}"
+
+
+def write_lines(lines: list[str]) -> None:
+    """Print a listing's lines with control characters escaped: a file, directory or
+    key name cannot clear the screen or set the clipboard (OSC 52) through envshim."""
+    from ..errors import printable
+
+    sys.stdout.write("".join(printable(line) + "\n" for line in lines))

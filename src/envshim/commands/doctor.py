@@ -8,6 +8,8 @@ import os
 import sys
 from pathlib import Path
 
+from .common import write_lines
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="machine-readable output")
@@ -54,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
         data = {"ok": ok, "checks": [r.as_dict() for r in results]}
         sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
     else:
-        sys.stdout.write("\n".join(r.line() for r in results) + "\n")
+        write_lines([r.line() for r in results])
         fixed = [r.fixed for r in results if r.fixed]
         if args.fix and not fixed:
             sys.stdout.write("nothing to fix automatically\n")

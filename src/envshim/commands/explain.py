@@ -11,7 +11,7 @@ import argparse
 import os
 import sys
 
-from .common import add_project_options
+from .common import add_project_options, write_lines
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -37,7 +37,7 @@ def run(args: argparse.Namespace) -> int:
     if setters and not user_wins:
         lk = setters[-1]  # later files win
         where = lk.describe(root, lk.names[args.key])
-        sys.stdout.write(f"{args.key}: set by {where}, which you cannot decrypt; {JOIN_HINT}\n")
+        write_lines([f"{args.key}: set by {where}, which you cannot decrypt; {JOIN_HINT}"])
         return 1
     if var is None:
         from ..trust import is_project
@@ -48,7 +48,7 @@ def run(args: argparse.Namespace) -> int:
         elif locked:
             shown_locked = ", ".join(lk.describe(root) for lk in locked)
             note = f" (not decrypted, and may set it: {shown_locked}; {JOIN_HINT})"
-        sys.stdout.write(f"{args.key}: not set by envshim in {root}{note}\n")
+        write_lines([f"{args.key}: not set by envshim in {root}{note}"])
         return 1
     kind = " (secret)" if var.secret else ""
     out = [
@@ -64,5 +64,5 @@ def run(args: argparse.Namespace) -> int:
     reason = withheld_in_shell(resolution, os.environ, args.env).get(args.key)
     if reason:
         out.append(f"  shells   {describe(reason)}")
-    sys.stdout.write("\n".join(out) + "\n")
+    write_lines(out)
     return 0

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError
-from .common import plural
+from .common import plural, write_lines
 from .secrets_write import add_flag
 
 
@@ -87,7 +87,7 @@ def _list(ctx: Any) -> int:
             "`envshim recipients add <age1…>` starts one\n"
         )
         return 0
-    sys.stdout.write("\n".join(lines) + "\n")
+    write_lines(lines)
     return 0
 
 

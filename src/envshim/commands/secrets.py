@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError, UsageError
+from .common import write_lines
 from .secrets_write import add_flag
 
 NEW_FILE = "secrets.enc.env"
@@ -218,7 +219,7 @@ def _list(args: argparse.Namespace, ctx: Any) -> int:
     shown_rows = [(k, v if args.reveal else mask(v), _relative(w, ctx.cwd)) for k, v, w in rows]
     vwidth = max(len(v) for _k, v, _w in shown_rows)
     out = [f"{k:<{width}}  {v:<{vwidth}}  {w}" for k, v, w in shown_rows]
-    sys.stdout.write("\n".join(out) + "\n")
+    write_lines(out)
     return 0
 
 

@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from .common import add_project_options, plural
+from .common import add_project_options, plural, write_lines
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -147,7 +147,7 @@ def run(args: argparse.Namespace) -> int:
     if resolution is not None:
         out.append("files read:")
         out.extend(f"  {p}" for p in resolution.files)
-    sys.stdout.write("\n".join(out) + "\n")
+    write_lines(out)
     return 0 if error is None else 1
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 
-from ..errors import EnvshimError
+from ..errors import EnvshimError, printable
 from . import recipients as _recipients
 from .record import Record, digest
 
@@ -25,13 +25,6 @@ if TYPE_CHECKING:
 ALLOWED = "allowed"
 UNTRUSTED = "untrusted"  # never allowed (or denied)
 CHANGED = "changed"  # allowed once; something that decides what loads changed since
-
-
-def printable(text: str) -> str:
-    """``text`` with control characters escaped, so a file name cannot drive the terminal."""
-    if text.isprintable():
-        return text
-    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 def rel(root: Path | str, path: str) -> str:

@@ -6,7 +6,8 @@ project and moving inside one happen in pure shell. The pieces:
 
 * ``state.py``: ``ENVSHIM_STATE``, compressed and checked, and reverting from it alone;
 * ``plan.py``: what to revert, load, watch, and the scope of the result (fail safe);
-* ``render.py``: the script, and the revert script the shell keeps unexported;
+* ``render.py``: the script, and the revert script the shell keeps unexported
+  (``dialects.py``: what differs between the shells around the renderers' lines);
 * ``stamp.py``: the stamp files the prompt compares mtimes against;
 * ``who.py``: who manages a directory (the hook, direnv, the mise plugin) and why.
 """
@@ -27,7 +28,7 @@ if TYPE_CHECKING:
     import argparse
     from collections.abc import Mapping
 
-SHELLS = ("bash", "zsh", "fish")
+SHELLS = ("bash", "zsh", "fish", "elvish", "tcsh", "nu")
 
 __all__ = [
     "HELPER_PREFIXES",
@@ -71,7 +72,7 @@ def hook_export(args: argparse.Namespace) -> int:
     A directory that cannot be loaded still gets a script (it unloads the previous
     project) and one line on stderr; only a usage error prints nothing.
     """
-    shell = args.format
+    shell = "nu" if args.format == "nushell" else args.format
     if shell == "json":
         from ..plugin import plugin_export
 
@@ -84,7 +85,7 @@ def hook_export(args: argparse.Namespace) -> int:
     started = time.time_ns() - STAMP_SLACK_NS
     plan = plan_hook(environ, _cwd(environ, args.dir), shell, args.env, args.missing_key)
     stamps = _stamps(environ, plan, started)
-    text = render_script(shell, plan, *stamps)
+    text = render_script(shell, plan, *stamps, started=started)
     for warning in plan.warnings:
         sys.stderr.write(f"envshim: warning: {warning}\n")
     sys.stdout.write(text)

@@ -36,8 +36,9 @@ _PLACE_VARS = ("HOME", "XDG_DATA_HOME", "XDG_CACHE_HOME", "XDG_RUNTIME_DIR", "XD
 class Plan:
     """Everything the hook script does (see the module docstring)."""
 
-    __slots__ = ("busy", "cwddep", "emit", "error", "names", "notice", "places", "retry",
-                 "revert_to", "scope", "state", "summary", "values", "warnings", "watch")  # fmt: skip
+    __slots__ = ("busy", "compare", "cwddep", "emit", "error", "names", "notice", "places",
+                 "retry", "revert_to", "scope", "state", "summary", "values", "warnings",
+                 "watch")  # fmt: skip
 
     def __init__(
         self,
@@ -51,6 +52,9 @@ class Plan:
         self.emit = emit  # what the shell changes now (None: unset)
         self.state = state  # the new ENVSHIM_STATE
         self.watch = watch  # paths the prompt tests with -nt against the stamp
+        # for a shell that cannot read file times (elvish): the paths as watched, a missing
+        # one kept (its absence is compared), no busy directory
+        self.compare: list[str] = []
         self.summary = summary
         self.notice = notice  # one line: why nothing (or less) was loaded
         self.warnings = warnings or []
@@ -117,9 +121,11 @@ def plan_hook(
     load.was_aside = old.aside if old is not None else None
     load.may_wait = hooked_direnv and not waited
     try:
+        raw_watch = load.watch
         load.run(cwd, env_arg, missing_key, renderer)
         plan = _plan(environ, base, load, key, old)
         _check_sizes(environ, plan)
+        _check_holdable(renderer, plan)
     except KeyboardInterrupt:
         raise
     except Exception as exc:  # fail safe: whatever went wrong, the previous load goes
@@ -129,10 +135,12 @@ def plan_hook(
         failed.failed(cwd, load, getattr(exc, "path", None) or getattr(exc, "filename", None))
         plan = _plan(environ, base, failed, key, old)
         plan.error = failure_line(exc)
+        raw_watch = failed.watch
     plan.notice = "\n".join(line for line in (damaged, plan.notice) if line)
     plan.places = places
     plan.names = config_names(load.profiles, hooked_direnv)
     plan.busy = sorted(_busy_dirs(environ, plan.state.root))
+    plan.compare = _compare_list(raw_watch, plan.busy)
     return plan
 
 
@@ -210,6 +218,9 @@ class _Load:
             return
         self.scope = str(root)
         self.watch.append(str(root))
+        # the project's own trust record: `envshim allow` replaces it (the trust directory
+        # above is watched too, for a shell that reads file times)
+        self.watch.append(str(trust.record_path(root, self.places)))
         self.watch.extend(str(root / name) for name in ROOT_MARKERS)  # a new config file
         # ---- trust (trust/ owns this call): nothing of the project is parsed unless its
         # record matches; errors other than trust propagate (and unload, see plan_hook)
@@ -317,6 +328,20 @@ def _check_sizes(environ: Mapping[str, str], plan: Plan) -> None:
     check_environment_size(final)
 
 
+def _check_holdable(renderer: Any, plan: Plan) -> None:
+    """A shell that cannot hold some values (tcsh: a line break) gets nothing it would
+    garble: neither a value now nor a previous value the revert would restore."""
+    holds = getattr(renderer, "check_value", None)
+    if holds is None:
+        return
+    for name, value in plan.emit.items():
+        if value is not None:
+            holds(name, value)
+    for name, previous in plan.state.prev.items():
+        if previous is not None:
+            holds(name, previous)
+
+
 # ---------------------------------------------------------------- what decides the result
 
 
@@ -403,6 +428,19 @@ def _busy_dirs(environ: Mapping[str, str], root: str | None) -> set[str]:
     if root:
         busy.discard(root)
     return busy
+
+
+def _compare_list(raw: list[str], busy: list[str]) -> list[str]:
+    """The watched paths for a shell that compares contents instead of file times: each
+    file, directory or missing path as named (a missing one is compared by its absence),
+    without the busy directories, whose entries change all day."""
+    skip = set(busy)
+    out: dict[str, None] = {}
+    for item in raw:
+        path = os.path.abspath(item)
+        if path not in skip:
+            out[path] = None
+    return list(out)
 
 
 def _watch_list(raw: list[str], environ: Mapping[str, str], root: str | None) -> list[str]:

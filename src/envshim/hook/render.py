@@ -14,11 +14,14 @@ only those still equal; a variable changed by hand keeps the user's value and is
 noted in ``__envshim_h`` (with the sign the summary would have shown), so the
 hook can print the same summary as the slow path: ``_envshim_said``, computed
 here, less what was changed by hand. Every value is quoted by the renderer of the
-shell, one command per line (see shells/base.py).
+shell, one command per line (see shells/base.py); what differs between the shells
+around them is in ``dialects.py``. nushell cannot ``eval`` a string: it gets the same
+content as JSON (:func:`render_nu`), which its hook applies with ``load-env``/``hide-env``.
 """
 
 from __future__ import annotations
 
+from .dialects import CHUNK, DIALECTS, Entry
 from .plan import SUMMARY_NAMES, Plan, summary_of
 from .state import STATE_VAR
 
@@ -26,16 +29,17 @@ TYPE_CHECKING = False  # not `from typing import …`: typing costs ms on every 
 if TYPE_CHECKING:
     from ..shells.base import Renderer
 
-# zsh parses one line of many commands in time quadratic in their number: the revert
-# function of a big load is written as chunks of this many commands, one line each.
-CHUNK = 200
 
-
-def render_script(shell: str, plan: Plan, stamp: str, mstamp: str) -> str:
-    """The slow path's script for ``eval`` (bash, zsh) or ``source`` (fish)."""
+def render_script(shell: str, plan: Plan, stamp: str, mstamp: str, started: int = 0) -> str:
+    """The slow path's script for ``eval`` (bash, zsh, elvish, tcsh) or ``source`` (fish);
+    for nushell, JSON. ``started``: when the load started reading (ns since the epoch),
+    for the shells that compare file times with a number instead of the stamp file."""
+    if shell == "nu":
+        return render_nu(plan, started)
     from ..shells import get_renderer
 
     r = get_renderer(shell)
+    d = DIALECTS[shell]
     q = r.quote
     lines = [r.unset(k) if v is None else r.export(k, v) for k, v in plan.emit.items()]
     lines.append(r.export(STATE_VAR, plan.state.encode()))
@@ -47,42 +51,20 @@ def render_script(shell: str, plan: Plan, stamp: str, mstamp: str) -> str:
         "_envshim_busy": plan.busy,
         "_envshim_watch": plan.watch,
         "_envshim_chain": [],
-        "_envshim_stamp": [stamp],
+        "_envshim_stamp": [str(started // 10**9) if shell == "tcsh" and stamp else stamp],
         "_envshim_mstamp": [mstamp],
         "_envshim_said": [said],
         "_envshim_counts": [str(c) for c in counts],
     }
-    arrays = {"_envshim_names", "_envshim_busy", "_envshim_watch", "_envshim_chain"}
-    arrays.add("_envshim_counts")
-    for name, words in shell_vars.items():
-        quoted = " ".join(q(w) for w in words)
-        if shell == "fish":
-            lines.append(f"set -g {name} {quoted}".rstrip())
-        elif name in arrays:
-            lines.append(f"{name}=({quoted})")
-        else:
-            lines.append(f"{name}={quoted or q('')}")
-    lines.extend(revert_definition(r, plan))
-    loaded = "1" if _loaded(plan) else "0"
-    if shell == "fish":
-        lines.append(f"set -g _envshim_loaded {loaded}")
-        lines.append(f"set -g _envshim_state ${STATE_VAR}")
-        quiet = 'test "$ENVSHIM_QUIET" = 1; or'
-    else:
-        lines.append(f"_envshim_loaded={loaded}")
-        lines.append(f"_envshim_state=${STATE_VAR}")
-        quiet = '[ "${ENVSHIM_QUIET-}" = 1 ] ||'
+    lines.extend(d.hook_state(r, plan, shell_vars, revert_definition(r, plan), _loaded(plan)))
     for line in (plan.notice, plan.error):
         if line:
-            lines.append(f"printf '%s\\n' {q(line)} >&2")
+            lines.append(d.say(q(line)))
     if plan.summary:
-        lines.append(f"{quiet} printf '%s\\n' {q(plan.summary)} >&2")
+        lines.append(d.say_unless_quiet(q(plan.summary)))
     if plan.retry:  # the hook runs again after direnv's: load then, once
-        if shell == "fish":
-            lines.append("set -g _envshim_waited $_envshim_key; set -g _envshim_key")
-        else:
-            lines.append("_envshim_waited=$_envshim_key _envshim_key=")
-    return "".join(line + "\n" for line in lines)
+        lines.append(d.retry())
+    return "".join(line + d.terminator + "\n" for line in lines if line)
 
 
 def _loaded(plan: Plan) -> bool:
@@ -100,96 +82,88 @@ def leave_summary(plan: Plan) -> tuple[str, tuple[int, int, int]]:
     return summary_of(plus, tilde, minus), (len(plus), len(tilde), len(minus))
 
 
-class _Entry:
-    """One variable to restore: the test that it still holds what the load left, and
-    the action that restores it."""
-
-    __slots__ = ("action", "assignment", "cond", "item", "name")
-
-    def __init__(self, name: str, cond: str, action: str, assignment: str, item: str) -> None:
-        self.name = name
-        self.cond = cond  # inside [[ ]] (bash, zsh) or a fish condition
-        self.action = action  # the renderer's export/unset line
-        self.assignment = assignment  # NAME=quoted, for a batched export ("" for an unset)
-        self.item = item  # what the summary shows: +NAME ~NAME -NAME
-
-
-def _entries(r: Renderer, plan: Plan) -> list[list[_Entry]]:
+def _entries(r: Renderer, plan: Plan) -> list[list[Entry]]:
     """The variables this load changed, in summary groups (``+``, ``~``, ``-``)."""
     state = plan.state
-    fish = r.name == "fish"
+    d = DIALECTS[r.name]
     plus, tilde, minus = [], [], []
     for name in sorted(state.prev):
         previous = state.prev[name]
         if name in state.unset:  # envshim unset it: restore it if it is still unset
-            cond = f"not set -q {name}" if fish else f"-z ${{{name}+x}}"
             assignment = f"{name}={r.quote(previous or '')}"
-            plus.append(_Entry(name, cond, r.export(name, previous or ""), assignment, "+" + name))
+            action = r.export(name, previous or "")
+            plus.append(Entry(name, "+", d.cond_unset(name), action, assignment, "+" + name))
             continue
-        value = plan.values[name]
-        if fish:
-            cond = f'set -q {name}; and test "${name}" = {r.quote(value)}'
-        elif value:  # an unset variable expands to "", which is not the value
-            cond = f"${{{name}-}} == {r.quote(value)}"
-        else:
-            cond = f"-n ${{{name}+x}} && -z ${{{name}-}}"
+        cond = d.cond_value(r, name, plan.values[name])
         if previous is None:
-            minus.append(_Entry(name, cond, r.unset(name), "", "-" + name))
+            minus.append(Entry(name, "-", cond, r.unset(name), "", "-" + name))
         else:
             assignment = f"{name}={r.quote(previous)}"
-            tilde.append(_Entry(name, cond, r.export(name, previous), assignment, "~" + name))
+            action = r.export(name, previous)
+            tilde.append(Entry(name, "~", cond, action, assignment, "~" + name))
     return [plus, tilde, minus]
 
 
-def _one(r: Renderer, e: _Entry) -> str:
-    """Restore one variable if it still holds what the load left, else note it as changed
-    by hand (quoted: an unquoted ~NAME is tilde expansion)."""
-    note = r.quote(e.item)
-    if r.name == "fish":
-        return f"if {e.cond}; {e.action}; else; set -g -a __envshim_h {note}; end"
-    return f"[[ {e.cond} ]] && {e.action} || __envshim_h+=({note})"
-
-
 def revert_commands(r: Renderer, plan: Plan) -> list[str]:
-    """The commands that restore what this load changed, in summary order. In bash and
-    zsh, up to :data:`CHUNK` variables of one group are tested in one ``[[ ]]`` and
-    restored by one ``unset``/``export`` (a third faster than one command each); only
-    when one of them was changed by hand are they restored one by one."""
-    out: list[str] = []
-    for group in _entries(r, plan):
-        if r.name == "fish":
-            out.extend(_one(r, e) for e in group)
-            continue
-        for start in range(0, len(group), CHUNK):
-            chunk = group[start : start + CHUNK]
-            if len(chunk) == 1:
-                out.append(_one(r, chunk[0]))
-                continue
-            conds = " && ".join(e.cond for e in chunk)
-            if chunk[0].assignment:
-                batch = "export " + " ".join(e.assignment for e in chunk)
-            else:
-                batch = "unset " + " ".join(e.name for e in chunk)
-            each = "; ".join(_one(r, e) for e in chunk)
-            out.append(f"if [[ {conds} ]]; then {batch}; else {each}; fi")
-    return out
+    """The commands that restore what this load changed, in summary order (each shell's
+    own form: see ``dialects.py``)."""
+    return DIALECTS[r.name].commands(r, _entries(r, plan))
 
 
 def revert_definition(r: Renderer, plan: Plan) -> list[str]:
-    """The lines that define ``_envshim_revert``: for a big load, one function per command
-    (a group of up to :data:`CHUNK` variables), each on its own line."""
+    """The lines that define ``_envshim_revert`` (elvish: the ``revert`` closure)."""
     commands = revert_commands(r, plan) if _loaded(plan) else []
     commands.append(r.export(STATE_VAR, plan.revert_to.encode()))
-    if r.name == "fish":
-        return ["function _envshim_revert", *commands, "end"]
-    if len(plan.state.prev) <= CHUNK:
-        return [f"_envshim_revert() {{ {'; '.join(commands)}; }}"]
-    lines, calls = [], []
-    for i, command in enumerate(commands):
-        lines.append(f"_envshim_revert_{i}() {{ {command}; }}")
-        calls.append(f"_envshim_revert_{i}")
-    lines.append(f"_envshim_revert() {{ {'; '.join(calls)}; }}")
-    return lines
+    return DIALECTS[r.name].define_revert(commands, len(plan.state.prev) > CHUNK)
 
 
-__all__ = ["SUMMARY_NAMES", "leave_summary", "render_script", "revert_commands"]
+def render_nu(plan: Plan, started: int) -> str:
+    """nushell's JSON: what to set and hide now, the hook's own state, and the revert as
+    data (the hook compares and restores in nushell; it keeps it in a record-valued
+    ``$env`` entry, which nushell never passes to a child process)."""
+    from ..shells.json import json_string as js
+
+    state = plan.state
+    said, counts = leave_summary(plan)
+    revert = []
+    if _loaded(plan):
+        for group in ([n for n in sorted(state.prev) if n in state.unset],
+                      [n for n in sorted(state.prev) if n not in state.unset and state.prev[n]],
+                      [n for n in sorted(state.prev) if state.prev[n] is None and n not in state.unset]):  # fmt: skip
+            for name in group:
+                kind = "+" if name in state.unset else "~" if state.prev[name] is not None else "-"
+                value = "null" if kind == "+" else js(plan.values[name])
+                previous = state.prev[name]
+                prev = "null" if previous is None else js(previous)
+                revert.append(
+                    f'{{"kind":"{kind}","name":{js(name)},"value":{value},"prev":{prev}}}'
+                )
+
+    def strings(words: list[str]) -> str:
+        return "[" + ",".join(js(w) for w in words) + "]"
+
+    sets = {k: v for k, v in plan.emit.items() if v is not None}
+    sets[STATE_VAR] = state.encode()
+    say = [line for line in (plan.notice, plan.error) if line]
+    fields = [
+        '"set":{' + ",".join(f"{js(k)}:{js(v)}" for k, v in sets.items()) + "}",
+        '"hide":' + strings([k for k, v in plan.emit.items() if v is None]),
+        '"say":' + strings(say),
+        '"summary":' + js(plan.summary),
+        '"retry":' + ("true" if plan.retry else "false"),
+        '"scope":' + js(plan.scope or ""),
+        '"cwddep":' + ("true" if plan.cwddep else "false"),
+        '"names":' + strings(plan.names),
+        '"busy":' + strings(plan.busy),
+        '"watch":' + strings(plan.watch),
+        f'"stamp":{started}',
+        '"said":' + js(said),
+        '"counts":[' + ",".join(str(c) for c in counts) + "]",
+        '"loaded":' + ("true" if _loaded(plan) else "false"),
+        '"revert":[' + ",".join(revert) + "]",
+        '"revert_state":' + js(plan.revert_to.encode()),
+    ]
+    return "{" + ",\n".join(fields) + "}\n"
+
+
+__all__ = ["SUMMARY_NAMES", "leave_summary", "render_nu", "render_script", "revert_commands"]

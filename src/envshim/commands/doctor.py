@@ -21,7 +21,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--shell",
-        choices=("bash", "zsh", "fish", "sh", "dash"),
+        choices=("bash", "zsh", "fish", "elvish", "tcsh", "nu", "xonsh", "sh", "dash"),
         help="the shell to check (default: detected)",
     )
     parser.add_argument("--env", "-e", metavar="PROFILE", help="profile(s), comma separated")

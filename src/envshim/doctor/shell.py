@@ -1,5 +1,12 @@
 """Does the user's shell load envshim: the hook in an rc file, direnv's ``use envshim``,
-or mise's activation with the plugin."""
+or mise's activation with the plugin.
+
+Each shell's hook line: bash and zsh ``eval "$(envshim hook SHELL)"``, fish ``envshim hook
+fish | source``, elvish ``eval (envshim hook elvish | slurp)``, tcsh ``eval "`envshim hook
+tcsh`"``, xonsh ``xontrib load envshim``; nushell cannot evaluate a command's output, so
+its hook is saved once into its autoload directory (``autoload/envshim.nu``), which
+doctor also checks is the current one.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +18,10 @@ from pathlib import Path
 from .core import FAIL, OK, SKIP, WARN, Doctor, Result, tool_version, uncommented
 
 _HOOK_RE = re.compile(r"envshim\s+hook")
+# nushell: the saved hook script itself (it defines _envshim_hook), or a line that saves it
+_NU_HOOK_RE = re.compile(r"envshim\s+hook|\b_envshim_hook\b")
+_XONTRIB_RE = re.compile(r"^\s*xontrib\s+load\s+(?:[\w.-]+\s+)*envshim\b", re.M)
+NU_AUTOLOAD = "autoload/envshim.nu"
 _DIRENV_RE = re.compile(r"direnv\s+hook")
 _MISE_RE = re.compile(r"\bmise\b[^\n]*\bactivate\b")
 _USE_ENVSHIM = re.compile(r"^\s*use\s+envshim\b", re.M)
@@ -22,18 +33,43 @@ def rc_files(shell: str, environ: dict[str, str], home: Path) -> list[Path]:
     if shell == "zsh":
         zdot = Path(environ.get("ZDOTDIR") or home)
         return [zdot / ".zshrc", zdot / ".zprofile", zdot / ".zshenv"]
-    if shell == "fish":
+    if shell in ("fish", "elvish", "nu", "xonsh"):
         from ..paths import config_home
 
-        conf = config_home(environ) / "fish"
-        extra = sorted((conf / "conf.d").glob("*.fish")) if (conf / "conf.d").is_dir() else []
-        return [conf / "config.fish", *extra]
+        conf = config_home(environ)
+        if shell == "fish":
+            return [conf / "fish" / "config.fish", *_glob(conf / "fish" / "conf.d", "*.fish")]
+        if shell == "elvish":
+            return [conf / "elvish" / "rc.elv", home / ".elvish" / "rc.elv"]
+        if shell == "nu":
+            nu = conf / "nushell"
+            return [nu / "config.nu", nu / "env.nu", *_glob(nu / "autoload", "*.nu")]
+        return [
+            home / ".xonshrc",
+            conf / "xonsh" / "rc.xsh",
+            *_glob(conf / "xonsh" / "rc.d", "*.xsh"),
+        ]
+    if shell == "tcsh":
+        return [home / ".tcshrc", home / ".cshrc", home / ".login"]
     return []
 
 
+def _glob(directory: Path, pattern: str) -> list[Path]:
+    return sorted(directory.glob(pattern)) if directory.is_dir() else []
+
+
 def hook_line(shell: str) -> str:
+    """The line the shell's rc file needs (nushell: the command that saves its hook)."""
     if shell == "fish":
         return "envshim hook fish | source"
+    if shell == "elvish":
+        return "eval (envshim hook elvish | slurp)"
+    if shell == "tcsh":
+        return 'eval "`envshim hook tcsh`"'
+    if shell == "nu":
+        return f"envshim hook nu | save -f ($nu.default-config-dir | path join {NU_AUTOLOAD})"
+    if shell == "xonsh":
+        return "xontrib load envshim"
     return f'eval "$(envshim hook {shell})"'
 
 
@@ -44,7 +80,7 @@ def detect_shell(d: Doctor) -> str | None:
         import shellingham
 
         name, _ = shellingham.detect_shell()
-        return name
+        return "nu" if name == "nushell" else name
     except Exception:  # shellingham missing or the parent chain has no shell
         shell = d.environ.get("SHELL")
         return os.path.basename(shell) if shell else None
@@ -68,13 +104,17 @@ def check_shell(d: Doctor) -> list[Result]:
                 "shell",
                 WARN,
                 f"{shell}: no hook for this shell",
-                "use bash, zsh or fish (or envshim run -- CMD, which runs one command with the "
-                "environment)",
+                "use bash, zsh, fish, elvish, tcsh, nushell or xonsh (or envshim run -- CMD, "
+                "which runs one command with the environment)",
             )
         ]
     texts = {f: uncommented(f) for f in files if f.is_file()}
     for f, text in texts.items():
-        if _HOOK_RE.search(text):
+        if shell == "xonsh" and _XONTRIB_RE.search(text):
+            return [Result("shell", OK, f"xonsh: {d.tilde(f)} loads the envshim xontrib")]
+        if shell == "nu" and _NU_HOOK_RE.search(text):
+            return check_nu_hook(d, f)
+        if shell != "nu" and _HOOK_RE.search(text):
             return [Result("shell", OK, f"{shell}: {d.tilde(f)} evaluates `envshim hook`")]
     root = d.project().root
     for f, text in texts.items():
@@ -115,13 +155,50 @@ def check_shell(d: Doctor) -> list[Result]:
                 )
             ]
     target = d.tilde(files[0])
+    if shell == "nu":
+        step = f"in nushell, `{hook_line(shell)}`"
+    else:
+        step = f"`echo {shlex.quote(hook_line(shell))} >> {target}`"
     return [
         Result(
             "shell",
             WARN,
             f"{shell}: {target} does not load envshim",
-            f"`echo {shlex.quote(hook_line(shell))} >> {target}`, then open a new shell "
+            f"{step}, then open a new shell "
             "(without a hook, envshim run -- CMD runs one command with the environment)",
+        )
+    ]
+
+
+def check_nu_hook(d: Doctor, found: Path) -> list[Result]:
+    """nushell's hook is a saved copy: the one in the autoload directory must be the
+    current one (it names the envshim executable and follows this version's protocol)."""
+    from ..commands.hook import hook_text
+    from ..paths import config_home
+
+    saved = config_home(d.environ) / "nushell" / NU_AUTOLOAD
+    if found != saved:
+        return [Result("shell", OK, f"nu: {d.tilde(found)} loads the envshim hook")]
+    wanted = hook_text("nu")
+    try:
+        current = saved.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        current = None
+    if current == wanted:
+        return [Result("shell", OK, f"nu: {d.tilde(saved)} is the envshim hook")]
+    if d.fix:
+        from ..atomic import write_atomic
+
+        write_atomic(saved, wanted, mode=0o644, dir_mode=0o755)  # no secret: like config.nu
+        return [
+            Result("shell", OK, f"nu: {d.tilde(saved)} is the envshim hook", fixed="rewrote it")
+        ]
+    return [
+        Result(
+            "shell",
+            WARN,
+            f"nu: {d.tilde(saved)} is an older envshim hook",
+            f"in nushell, `{hook_line('nu')}` (or `envshim doctor --fix`), then open a new shell",
         )
     ]
 

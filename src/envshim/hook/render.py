@@ -127,17 +127,14 @@ def render_nu(plan: Plan, started: int) -> str:
     said, counts = leave_summary(plan)
     revert = []
     if _loaded(plan):
-        for group in ([n for n in sorted(state.prev) if n in state.unset],
-                      [n for n in sorted(state.prev) if n not in state.unset and state.prev[n]],
-                      [n for n in sorted(state.prev) if state.prev[n] is None and n not in state.unset]):  # fmt: skip
-            for name in group:
-                kind = "+" if name in state.unset else "~" if state.prev[name] is not None else "-"
-                value = "null" if kind == "+" else js(plan.values[name])
-                previous = state.prev[name]
-                prev = "null" if previous is None else js(previous)
-                revert.append(
-                    f'{{"kind":"{kind}","name":{js(name)},"value":{value},"prev":{prev}}}'
-                )
+        order = {"+": 0, "~": 1, "-": 2}  # the summary's order, as the other shells revert
+        kinds = {n: "+" if n in state.unset else "-" if p is None else "~"
+                 for n, p in state.prev.items()}  # fmt: skip
+        for name in sorted(state.prev, key=lambda n: (order[kinds[n]], n)):
+            kind, previous = kinds[name], state.prev[name]
+            value = "null" if kind == "+" else js(plan.values[name])
+            prev = "null" if previous is None else js(previous)
+            revert.append(f'{{"kind":"{kind}","name":{js(name)},"value":{value},"prev":{prev}}}')
 
     def strings(words: list[str]) -> str:
         return "[" + ",".join(js(w) for w in words) + "]"

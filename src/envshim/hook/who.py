@@ -181,5 +181,6 @@ def who_manages(cwd: str, root: str, environ: Mapping[str, str]) -> Manager:
         "nobody",
         "the envshim hook is not active in this shell (no ENVSHIM_STATE); "
         'add `eval "$(envshim hook bash)"` (zsh: `envshim hook zsh`, fish: '
-        "`envshim hook fish | source`) to your shell's rc file, or use `envshim run`",
+        "`envshim hook fish | source`; `envshim doctor` names the line for elvish, tcsh, "
+        "nushell and xonsh) to your shell's rc file, or use `envshim run`",
     )

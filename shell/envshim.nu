@@ -44,32 +44,31 @@ def _envshim_newer [paths: list<string>, than: int, or_at: bool] {
     }
 }
 
-# The current value of a variable as a child would get it (a list, such as PATH, joined).
-def _envshim_get [name: string] {
-    let v = ($env | get $name)
-    if ($v | describe | str starts-with "list") { $v | str join (char esep) } else { $v }
-}
-
 # Unload in pure nushell: restore each variable the load changed, unless it was changed by
-# hand since (those are left out of the summary).
+# hand since (those are left out of the summary). In bulk: one load-env and one hide-env
+# (nushell copies its environment at each), the current values joined by name.
 def --env _envshim_leave [] {
     let h = $env.__envshim
     mut hand = []
-    if $h.loaded {
-        for e in $h.revert {
-            let has = ($e.name in $env)
-            if $e.kind == "+" { # envshim unset it: restore it if it is still unset
-                if $has {
-                    $hand = ($hand | append $"+($e.name)")
-                } else {
-                    load-env {($e.name): $e.prev}
-                }
-            } else if $has and (_envshim_get $e.name) == $e.value {
-                if $e.kind == "~" { load-env {($e.name): $e.prev} } else { hide-env $e.name }
-            } else {
-                $hand = ($hand | append $"($e.kind)($e.name)")
-            }
+    if $h.loaded and ($h.revert | is-not-empty) {
+        let now = ($env | transpose name cur | update cur {|r|
+            if ($r.cur | describe | str starts-with "list") { $r.cur | str join (char esep) } else { $r.cur }
+        })
+        let rows = ($h.revert | join --left $now name | insert keep {|r|
+            let cur = ($r.cur? | default null)
+            if $r.kind == "+" { $cur == null } else { $cur != null and $cur == $r.value }
+        })
+        let back = ($rows | where {|r| $r.keep and $r.kind != "-" })
+        if ($back | is-not-empty) {
+            load-env ($back | select name prev | transpose --header-row --as-record)
         }
+        let gone = ($rows | where {|r| $r.keep and $r.kind == "-" } | get name)
+        if ($gone | is-not-empty) {
+            hide-env ...$gone
+        }
+        $hand = ($rows | where {|r| not $r.keep } | each {|r| $"($r.kind)($r.name)" })
+    }
+    if $h.loaded {
         $env.ENVSHIM_STATE = $h.revert_state
     }
     $env.__envshim = ($env.__envshim | merge {

@@ -9,8 +9,8 @@
 # edit, the prompt stops asking). This file, also in pure tcsh:
 # - moved inside the loaded project, with no config between its root and $cwd and a
 #   result that does not depend on the directory: remember where we are;
-# - left it for a directory in no project: run the _envshim_revert alias the load left
-#   (the values it compares with are shell variables, never exported).
+# - left it for a directory in no project: run the aliases the load left, named in
+#   _envshim_reverts (the values they compare with are shell variables, never exported).
 # Otherwise it starts envshim once: its output is captured completely, then evaluated.
 # tcsh has no functions and expands every variable of a one-line `if` before testing
 # it, hence the blocks.
@@ -87,7 +87,9 @@ if ( $_envshim_try ) then
       # changed by hand since (those are noted in __envshim_h, left out of the summary)
       set __envshim_h = ( )
       if ( "$_envshim_loaded" == 1 ) then
-        _envshim_revert # an alias: not expanded in a one-line `if`
+        foreach _envshim_a ( $_envshim_reverts )
+          eval $_envshim_a
+        end
       endif
       set _envshim_loaded = 0
       set _envshim_state = ''

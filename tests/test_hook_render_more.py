@@ -70,7 +70,8 @@ def test_the_slow_path_applies_and_the_revert_restores_every_hazard(kind, tmp_pa
     elif kind == "tcsh":
         body = (
             f'set _envshim_msgs = ( )\neval "`cat {script}`"\n/usr/bin/env -0 > {out}\n'
-            "setenv HAND mine\nset __envshim_h = ( )\n_envshim_revert\n"
+            "setenv HAND mine\nset __envshim_h = ( )\n"
+            "foreach a ( $_envshim_reverts )\n  eval $a\nend\n"
             f'/usr/bin/env -0 > {left}\necho "$__envshim_h" > {hand}\n'
         )
         (tmp_path / "main.csh").write_text(body)

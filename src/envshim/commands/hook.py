@@ -109,6 +109,7 @@ _TCSH_INIT = {
     "_envshim_names": "( )", "_envshim_busy": "( )", "_envshim_watch": "( )",
     "_envshim_chain": "( )", "_envshim_stamp": "0", "_envshim_mstamp": "''",
     "_envshim_mtime": "0", "_envshim_said": "''", "_envshim_counts": "( 0 0 0 )",
+    "_envshim_reverts": "( )",
 }  # fmt: skip
 _TCSH_HOOK = (
     "set _envshim_rc = $status; set _envshim_d = 0; "
@@ -131,7 +132,7 @@ def tcsh_install(command: str, markers: str) -> str:
     # a second installation keeps the first one's state
     for name, value in _TCSH_INIT.items():
         lines.append(f"if ( $?_envshim_started == 0 ) set {name} = {value}")
-    for name in ("_envshim_w", "_envshim_c", "_envshim_revert"):
+    for name in ("_envshim_w", "_envshim_c"):
         lines.append(f"if ( $?_envshim_started == 0 ) alias {name} ':'")
     lines.append("set _envshim_started = 1")
     lines.append(f"alias _envshim_hook '{_TCSH_HOOK}'")

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 # zsh parses one line of many commands in time quadratic in their number: the revert
 # function of a big load is written as chunks of this many commands, one line each.
 CHUNK = 200
+TCSH_CHUNK = 100
 
 
 class Entry:
@@ -251,7 +252,7 @@ class Tcsh(Dialect):
         revert: list[str],
         loaded: bool,
     ) -> list[str]:
-        lines = ["unset _envshim_v_* _envshim_p_*"]  # the previous load's copies
+        lines = ["unset _envshim_v_* _envshim_p_*", "unalias _envshim_revert_*"]  # the last load's
         stamp = shell_vars.pop("_envshim_stamp")
         for name, words in shell_vars.items():
             lines.append(self.assign(r, name, words, name in ARRAYS))
@@ -273,8 +274,17 @@ class Tcsh(Dialect):
         return lines + revert + self.after("1" if loaded else "0", STATE_VAR)
 
     def define_revert(self, commands: list[str], many: bool) -> list[str]:
-        commands = [*commands, "unset _envshim_v_* _envshim_p_*"]
-        return [f"alias _envshim_revert {_tq_text('; '.join(commands))}"]
+        """The revert: aliases of up to :data:`TCSH_CHUNK` commands each, named in order in
+        ``_envshim_reverts`` (the hook evaluates each in turn: tcsh expands an alias that
+        runs aliases into one line, and crashes on a line of a few thousand commands)."""
+        *each, last = commands  # the last one sets the state after leaving
+        chunks = [each[i : i + TCSH_CHUNK] for i in range(0, len(each), TCSH_CHUNK)]
+        chunks.append([last, "unset _envshim_v_* _envshim_p_*"])
+        lines, names = [], []
+        for i, chunk in enumerate(chunks):
+            lines.append(f"alias _envshim_revert_{i} {_tq_text('; '.join(chunk))}")
+            names.append(f"_envshim_revert_{i}")
+        return [*lines, f"set _envshim_reverts = ( {' '.join(names)} )"]
 
     def after(self, loaded: str, state_var: str) -> list[str]:
         return [f"set _envshim_loaded = {loaded}", f'set _envshim_state = "${state_var}"']

@@ -21,7 +21,8 @@ var _envshim_markers = [@MARKERS@]
 var _envshim_key = ''
 var _envshim_prof = $nil
 var _envshim_state = ''
-var _envshim_h = [&loaded=$false &scope='' &cwddep='0' &names=[] &busy=[] &watch=[] &said='' &counts=['0' '0' '0'] &revert={|| }]
+var _envshim_none = [&files=[] &dirs=[] &missing=[]]
+var _envshim_h = [&loaded=$false &scope='' &cwddep='0' &names=[] &busy=[] &watch=$_envshim_none &said='' &counts=['0' '0' '0'] &revert={|| }]
 var _envshim_seen = [] # the watched paths as the load left them
 var _envshim_chain = [] # directories entered in pure elvish
 var _envshim_chain_seen = []
@@ -32,18 +33,26 @@ fn _envshim_exists {|p|
   or (path:is-dir &follow-symlink=$true $p) (path:is-regular &follow-symlink=$true $p)
 }
 
-# One value per path: a file's text, a directory's names, '' when it is missing.
-fn _envshim_look {|paths|
-  put [(for p $paths {
-    if (path:is-dir &follow-symlink=$true $p) {
-      put [(put $p/*[match-hidden][nomatch-ok])]
-    } elif (path:is-regular &follow-symlink=$true $p) {
-      try { put 'f'(slurp < $p) } catch { put 'e' }
-    } else {
-      put ''
+# What the watched paths hold now: the text of the files (nil when one is not a readable
+# regular file any more), the names in the directories, whether the missing paths exist.
+# No block per path (elvish makes one at every iteration, tens of microseconds each),
+# and one command a line (elvish runs `a; b` many times slower than a newline).
+fn _envshim_look {|w|
+  var text = $nil
+  if (and (for p $w[files] { path:is-regular &follow-symlink=$true $p })) {
+    try {
+      set text = [(for p $w[files] { slurp < $p })]
+    } catch { }
+  }
+  put [$text [(for d $w[dirs] { put [(put $d/*[match-hidden][nomatch-ok])] })] [(
+    for p $w[missing] {
+      path:is-regular &follow-symlink=$true $p
+      path:is-dir &follow-symlink=$true $p
     }
-  })]
+  )]]
 }
+set _envshim_seen = (_envshim_look $_envshim_none)
+set _envshim_chain_seen = $_envshim_seen
 
 # Unload in pure elvish: the revert closure (made by the load) restores each variable the
 # load set, unless it was changed by hand since (it puts those, to leave them out of the
@@ -57,8 +66,8 @@ fn _envshim_leave {
   set _envshim_h[loaded] = $false
   set _envshim_h[scope] = ''
   set _envshim_h[cwddep] = '0'
-  set _envshim_h[watch] = []
-  set _envshim_seen = []
+  set _envshim_h[watch] = $_envshim_none
+  set _envshim_seen = (_envshim_look $_envshim_none)
   set _envshim_state = $E:ENVSHIM_STATE
   if (or (eq $E:ENVSHIM_QUIET 1) (eq $said '')) {
     return
@@ -126,7 +135,7 @@ fn _envshim_load {
   set _envshim_state = $E:ENVSHIM_STATE
   set _envshim_prof = $E:ENVSHIM_ENV'|'$E:MISE_ENV
   set _envshim_chain = []
-  set _envshim_chain_seen = []
+  set _envshim_chain_seen = (_envshim_look $_envshim_none)
   set _envshim_seen = (_envshim_look $h[watch])
 }
 
@@ -176,7 +185,7 @@ fn _envshim_moved {
       set _envshim_chain = [] # not in a directory whose entries change all day
     }
   }
-  set _envshim_chain_seen = (_envshim_look $_envshim_chain)
+  set _envshim_chain_seen = (_envshim_look [&files=[] &dirs=$_envshim_chain &missing=[]])
   set _envshim_key = (_envshim_now)
   put $true
 }
@@ -191,7 +200,7 @@ fn _envshim_hook {
     return
   }
   # directories entered in pure elvish: an entry created in one since
-  if (not-eq $_envshim_chain_seen (_envshim_look $_envshim_chain)) {
+  if (not-eq $_envshim_chain_seen (_envshim_look [&files=[] &dirs=$_envshim_chain &missing=[]])) {
     if (not (_envshim_moved)) {
       _envshim_load
     }

@@ -46,16 +46,19 @@ def _envshim_newer [paths: list<string>, than: int, or_at: bool] {
 
 # Unload in pure nushell: restore each variable the load changed, unless it was changed by
 # hand since (those are left out of the summary). In bulk: one load-env and one hide-env
-# (nushell copies its environment at each), the current values joined by name.
+# (nushell copies its environment at each).
 def --env _envshim_leave [] {
     let h = $env.__envshim
     mut hand = []
     if $h.loaded and ($h.revert | is-not-empty) {
-        let now = ($env | transpose name cur | update cur {|r|
-            if ($r.cur | describe | str starts-with "list") { $r.cur | str join (char esep) } else { $r.cur }
-        })
-        let rows = ($h.revert | join --left $now name | insert keep {|r|
-            let cur = ($r.cur? | default null)
+        # the current values of those names only, in the same order (null: not set)
+        let now = ($env | select -o ...($h.revert | get name) | transpose name cur | get cur)
+        let rows = ($h.revert | merge ($now | wrap cur) | insert keep {|r|
+            let cur = if ($r.cur | describe | str starts-with "list") {
+                $r.cur | str join (char esep)
+            } else {
+                $r.cur
+            }
             if $r.kind == "+" { $cur == null } else { $cur != null and $cur == $r.value }
         })
         let back = ($rows | where {|r| $r.keep and $r.kind != "-" })

@@ -8,6 +8,8 @@ their own. nushell has no string ``eval``: its hook reads JSON (``render.render_
 
 from __future__ import annotations
 
+import os
+
 from .state import STATE_VAR
 
 TYPE_CHECKING = False  # not `from typing import …`: typing costs ms on every cd
@@ -25,12 +27,20 @@ class Entry:
     """One variable to restore: the test that it still holds what the load left, and
     the action that restores it."""
 
-    __slots__ = ("action", "assignment", "cond", "item", "kind", "name")
+    __slots__ = ("action", "assignment", "cond", "item", "kind", "name", "value")
 
     def __init__(
-        self, name: str, kind: str, cond: str, action: str, assignment: str, item: str
+        self,
+        name: str,
+        kind: str,
+        cond: str,
+        action: str,
+        assignment: str,
+        item: str,
+        value: str | None = None,
     ) -> None:
         self.name = name
+        self.value = value  # what the load set (None: it unset the variable)
         self.kind = kind  # "+" (envshim unset it), "~" (changed), "-" (created)
         self.cond = cond  # in the dialect's condition syntax
         self.action = action  # the renderer's export/unset line
@@ -157,19 +167,46 @@ class Elvish(Dialect):
     """elvish evaluates the script with ``eval`` in a namespace of its own, so the script
     cannot assign the hook's variables: it ends with one map (``put``) that the hook keeps,
     holding those variables and ``revert``, a closure (never exported). The closure puts
-    the summary item of every variable changed by hand since the load."""
+    the summary item of every variable changed by hand since the load.
+
+    elvish cannot read a file's time: the hook compares the text of the watched files,
+    the names in the watched directories and the absence of the watched missing paths
+    (``watch``: a map of the three lists) with what they were after the load."""
 
     def cond_unset(self, name: str) -> str:
         return f"(not (has-env {name}))"
 
     def cond_value(self, r: Renderer, name: str, value: str) -> str:
-        return f"(and (has-env {name}) (eq $E:{name} {r.quote(value)}))"
+        if value:  # an unset variable reads as "", which is not the value
+            return f"(eq $E:{name} {r.quote(value)})"
+        return f"(and (has-env {name}) (eq $E:{name} ''))"
 
     def one(self, r: Renderer, e: Entry) -> str:
         return f"if {e.cond} {{ {e.action} }} else {{ put {r.quote(e.item)} }}"
 
     def commands(self, r: Renderer, groups: list[list[Entry]]) -> list[str]:
-        return [self.one(r, e) for group in groups for e in group]
+        """As bash's: the variables of one group that the load set are compared all at
+        once, as two lists (an elvish block, or ``and`` over many conditions, costs tens
+        of microseconds each), and restored without a block each; one by one only when
+        one of them was changed by hand."""
+        out: list[str] = []
+        for group in groups:
+            for start in range(0, len(group), CHUNK):
+                chunk = group[start : start + CHUNK]
+                if len(chunk) == 1 or chunk[0].value is None:
+                    out.extend(self.one(r, e) for e in chunk)
+                    continue
+                now = " ".join(f"$E:{e.name}" for e in chunk)
+                was = " ".join(r.quote(e.value or "") for e in chunk)
+                cond = f"(eq [{now}] [{was}])"
+                empty = [f"(has-env {e.name})" for e in chunk if not e.value]
+                if empty:
+                    cond = f"(and {cond} {' '.join(empty)})"
+                # one command a line: elvish runs `a; b` many times slower than a newline
+                batch = "\n".join(e.action for e in chunk)
+                each = "\n".join(self.one(r, e) for e in chunk)
+                out.append(f"if {cond} {{\n{batch}\n}} else {{\n{each}\n}}")
+        return out
 
     def say(self, quoted: str) -> str:
         return f"echo {quoted} >&2"
@@ -189,20 +226,49 @@ class Elvish(Dialect):
         loaded: bool,
     ) -> list[str]:
         q = r.quote
-        shell_vars = dict(shell_vars, _envshim_watch=plan.compare)
         items = [f"&loaded=${'true' if loaded else 'false'}"]
         for name, words in shell_vars.items():
-            if name in ("_envshim_chain", "_envshim_stamp", "_envshim_mstamp"):
+            if name in ("_envshim_watch", "_envshim_chain", "_envshim_stamp", "_envshim_mstamp"):
                 continue  # elvish compares contents, not file times (see envshim.elv)
             key = name.removeprefix("_envshim_")
             if name in ARRAYS:
                 items.append(f"&{key}=[{' '.join(q(w) for w in words)}]")
             else:
                 items.append(f"&{key}={q(words[0])}")
+        files, dirs, missing = compare_lists(plan.compare)
+        watch = " ".join(
+            f"&{key}=[{' '.join(q(p) for p in paths)}]"
+            for key, paths in (("files", files), ("dirs", dirs), ("missing", missing))
+        )
+        items.append(f"&watch=[{watch}]")
         return ["put [" + " ".join(items), *revert, "]"]
 
     def define_revert(self, commands: list[str], many: bool) -> list[str]:
         return ["&revert={||", *commands, "}"]
+
+
+def compare_lists(paths: list[str]) -> tuple[list[str], list[str], list[str]]:
+    """The paths a shell without file times compares, as regular files (their text),
+    directories (their names) and missing paths (their absence). A missing path whose
+    nearest existing directory is among the directories is left out: that directory's
+    names show it being created."""
+    files, dirs, missing = [], [], []
+    for path in paths:
+        if os.path.isfile(path):
+            files.append(path)
+        elif os.path.isdir(path):
+            dirs.append(path)
+        else:
+            missing.append(path)
+    listed = set(dirs)
+
+    def shown(path: str) -> bool:
+        parent = os.path.dirname(path)
+        while not os.path.isdir(parent) and parent != os.path.dirname(parent):
+            parent = os.path.dirname(parent)
+        return parent in listed
+
+    return files, dirs, [p for p in missing if not shown(p)]
 
 
 class Tcsh(Dialect):

@@ -94,13 +94,14 @@ def _entries(r: Renderer, plan: Plan) -> list[list[Entry]]:
             action = r.export(name, previous or "")
             plus.append(Entry(name, "+", d.cond_unset(name), action, assignment, "+" + name))
             continue
-        cond = d.cond_value(r, name, plan.values[name])
+        value = plan.values[name]
+        cond = d.cond_value(r, name, value)
         if previous is None:
-            minus.append(Entry(name, "-", cond, r.unset(name), "", "-" + name))
+            minus.append(Entry(name, "-", cond, r.unset(name), "", "-" + name, value))
         else:
             assignment = f"{name}={r.quote(previous)}"
             action = r.export(name, previous)
-            tilde.append(Entry(name, "~", cond, action, assignment, "~" + name))
+            tilde.append(Entry(name, "~", cond, action, assignment, "~" + name, value))
     return [plus, tilde, minus]
 
 

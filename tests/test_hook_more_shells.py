@@ -26,6 +26,7 @@ from hook_more_shells import (
 from test_hook_everyday import SECRET
 from test_hook_everyday import comparable as _comparable
 from test_hook_everyday import init_project as _init_project
+from test_hook_failsafe import forge
 from test_hook_shells import allow, cd, make_project, processes
 from test_hook_shells import shell_env as _shell_env
 
@@ -310,3 +311,53 @@ def test_hook_lines_are_what_the_readme_says(shell_env):
     assert run_envshim("hook", "xonsh", env=shell_env, check=True).stdout == (
         "xontrib load envshim\n"
     )
+
+
+@pytest.mark.parametrize("kind", MORE_SHELLS)
+def test_a_forged_state_renders_nothing(kind, shell_env, home, tmp_path):
+    marker = tmp_path / "marker"
+    project = make_project(tmp_path, "proj", 'ONE = "1"\n')
+    allow(project, shell_env)
+    env = dict(shell_env, ENVSHIM_STATE=forge(marker))
+    settle(kind)
+    sh = MoreShell(kind, home, env, tmp_path)
+    try:
+        assert sh.startup.count("ENVSHIM_STATE is damaged") == 1  # at the first prompt
+        out = sh.run(cd(project))
+        assert "damaged" not in out
+        got = sh.env()
+        assert got["ONE"] == "1" and State.decode(got["ENVSHIM_STATE"]).root == str(project)
+        sh.run(cd(tmp_path))
+        assert "ONE" not in sh.env()
+        assert not marker.exists()
+    finally:
+        sh.close()
+
+
+SCALE = {"elvish": 20_000, "nu": 20_000, "tcsh": 1_000}  # tcsh's setenv: time in n squared
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind", MORE_SHELLS)
+def test_many_variables_load_run_and_unload(kind, shell_env, home, tmp_path):
+    n = SCALE[kind]
+    project = tmp_path / "big"
+    project.mkdir()
+    lines = "".join(f'VAR_{i:05d} = "value {i} of the big project"\n' for i in range(n))
+    (project / "mise.toml").write_text("[env]\nORIGINAL = 'changed'\n" + lines)
+    run_envshim("allow", str(project), env=shell_env, check=True)
+    settle(kind)
+    sh = MoreShell(kind, home, shell_env, tmp_path)
+    try:
+        start = comparable(sh.env())
+        out = sh.run(cd(project), timeout=300)
+        assert f"envshim: +{n} ~1 variables" in out
+        env = sh.env()
+        assert sum(1 for k in env if k.startswith("VAR_")) == n
+        assert len(State.decode(env["ENVSHIM_STATE"]).prev) == n + 1
+        assert sh.capture("/bin/echo ran") == "ran\n"
+        out = sh.run(cd(tmp_path), timeout=300)
+        assert f"envshim: ~1 -{n} variables" in out
+        assert comparable(sh.env()) == start
+    finally:
+        sh.close()

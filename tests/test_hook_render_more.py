@@ -111,3 +111,25 @@ def test_the_slow_path_applies_and_the_revert_restores_every_hazard(kind, tmp_pa
     # no value was ever printed
     for value in (*plan.values.values(), *before.values()):
         assert value.encode() not in proc.stdout
+
+
+def test_elvish_compares_files_directories_and_missing_paths(tmp_path):
+    """A missing path is compared by its absence unless a compared directory above it
+    would show it being created."""
+    from envshim.hook.dialects import compare_lists
+
+    (tmp_path / "root" / "sub").mkdir(parents=True)
+    (tmp_path / "root" / "mise.toml").write_text("")
+    (tmp_path / "elsewhere").mkdir()
+    paths = [
+        str(tmp_path / "root"),
+        str(tmp_path / "root" / "mise.toml"),
+        str(tmp_path / "root" / ".mise.toml"),  # shown by root's names
+        str(tmp_path / "root" / ".config" / "mise.toml"),  # .config would appear in root
+        str(tmp_path / "elsewhere" / "config.toml"),  # elsewhere is not compared
+        str(tmp_path / "gone" / "deeper" / "x"),  # tmp_path is not compared either
+    ]
+    files, dirs, missing = compare_lists(paths)
+    assert files == [str(tmp_path / "root" / "mise.toml")]
+    assert dirs == [str(tmp_path / "root")]
+    assert missing == [paths[4], paths[5]]

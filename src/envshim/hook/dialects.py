@@ -304,7 +304,33 @@ class Tcsh(Dialect):
         )
 
     def commands(self, r: Renderer, groups: list[list[Entry]]) -> list[str]:
-        return [self.one(r, e) for group in groups for e in group]
+        """One command per :data:`TCSH_CHUNK` variables of a group. The variables the load
+        set are compared at once (one ``eval`` instead of one each; tcsh's setenv and
+        unsetenv, each in time with the size of the environment, remain) and restored;
+        one by one only when one of them was changed by hand."""
+        out: list[str] = []
+        for group in groups:
+            for start in range(0, len(group), TCSH_CHUNK):
+                chunk = group[start : start + TCSH_CHUNK]
+                each = "; ".join(self.one(r, e) for e in chunk)
+                if len(chunk) == 1 or chunk[0].kind == "+":
+                    out.append(each)
+                    continue
+                present = " && ".join(f"$?{e.name}" for e in chunk)
+                same = " && ".join(f'"${e.name}" == "$_envshim_v_{e.name}"' for e in chunk)
+                test = f"if ( {same} ) set __envshim_k = 1"
+                batch = "; ".join(
+                    f'setenv {e.name} "$_envshim_p_{e.name}"'
+                    if e.kind == "~"
+                    else f"unsetenv {e.name}"
+                    for e in chunk
+                )
+                out.append(
+                    f"set __envshim_k = 0; if ( {present} ) eval {_sq(test)}; "
+                    f"if ( $__envshim_k == 1 ) eval {_sq(batch)}; "
+                    f"if ( $__envshim_k == 0 ) eval {_sq(each)}"
+                )
+        return out
 
     def assign(self, r: Renderer, name: str, words: list[str], array: bool) -> str:
         quoted = " ".join(r.quote(w) if w else "''" for w in words)
@@ -340,11 +366,12 @@ class Tcsh(Dialect):
         return lines + revert + self.after("1" if loaded else "0", STATE_VAR)
 
     def define_revert(self, commands: list[str], many: bool) -> list[str]:
-        """The revert: aliases of up to :data:`TCSH_CHUNK` commands each, named in order in
-        ``_envshim_reverts`` (the hook evaluates each in turn: tcsh expands an alias that
-        runs aliases into one line, and crashes on a line of a few thousand commands)."""
+        """The revert: one alias per command (up to :data:`TCSH_CHUNK` variables), named
+        in order in ``_envshim_reverts`` (the hook evaluates each in turn: tcsh expands an
+        alias that runs aliases into one line, and crashes on a line of a few thousand
+        commands)."""
         *each, last = commands  # the last one sets the state after leaving
-        chunks = [each[i : i + TCSH_CHUNK] for i in range(0, len(each), TCSH_CHUNK)]
+        chunks = [[command] for command in each]
         chunks.append([last, "unset _envshim_v_* _envshim_p_*"])
         lines, names = [], []
         for i, chunk in enumerate(chunks):
@@ -369,6 +396,11 @@ class Tcsh(Dialect):
 
 def _tq(r: Renderer, value: str) -> str:
     return r.quote(value) if value else "''"
+
+
+def _sq(text: str) -> str:
+    """``text`` as one single-quoted tcsh word (it holds no ``!`` and no newline)."""
+    return "'" + text.replace("'", "'\\''") + "'"
 
 
 def _tq_text(text: str) -> str:

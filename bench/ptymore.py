@@ -9,28 +9,20 @@ that token, which is drawn after every prompt hook ran.
 
 from __future__ import annotations
 
-import fcntl
 import itertools
 import os
-import select
 import shlex
-import signal
 import subprocess
 import sys
-import termios
 import time
 from pathlib import Path
 
 from ptyshell import ENVSHIM, PROMPT
+from ptyshell import Shell as PtyShell
 
 _TOKENS = itertools.count()
 KINDS = ("elvish", "nu", "tcsh", "xonsh")
 MISE_KINDS = ("elvish", "nu", "xonsh")  # mise activate has no tcsh
-
-
-def _controlling_tty() -> None:
-    os.setsid()
-    fcntl.ioctl(0, termios.TIOCSCTTY, 0)
 
 
 def envshim_hook(kind: str, wrapper: str | None) -> str:
@@ -50,8 +42,9 @@ def envshim_hook(kind: str, wrapper: str | None) -> str:
     return text.replace(target, quote_word(kind, wrapper))
 
 
-class Shell:
-    """One interactive shell with ``tool``'s hook (``bare``: none)."""
+class Shell(PtyShell):
+    """One interactive shell with ``tool``'s hook (``bare``: none); the pty, the reading
+    and closing are ``ptyshell.Shell``'s, the commands typed are each shell's own."""
 
     def __init__(
         self, kind: str, tool: str, env: dict[str, str], cwd: Path, wrapper: str | None = None
@@ -119,35 +112,9 @@ class Shell:
             )
             xonsh = str(Path(sys.executable).parent / "xonsh")
             argv = [xonsh, "--rc", str(work / "rc.xsh"), "-st", "readline", "-i"]
-        self.master, slave = os.openpty()
-        self.proc = subprocess.Popen(
-            argv, stdin=slave, stdout=slave, stderr=slave, env=env, cwd=cwd,
-            preexec_fn=_controlling_tty, close_fds=True,
-        )  # fmt: skip
-        os.close(slave)
-        self.buffer = b""
-        self._until(PROMPT.encode(), 120)
+        self._spawn(argv, env, cwd, 120)
         if kind == "tcsh":
             self.run("stty -echo")  # the terminal's echo is not what is timed
-
-    def _until(self, token: bytes, timeout: float) -> bytes:
-        deadline = time.monotonic() + timeout
-        while token not in self.buffer:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise TimeoutError(f"{self.kind}: no {token!r}; got {self.buffer[-500:]!r}")
-            ready, _, _ = select.select([self.master], [], [], left)
-            if ready:
-                try:
-                    data = os.read(self.master, 1 << 16)
-                except OSError:
-                    break
-                # nushell's line editor asks where the cursor is and waits for the answer
-                for _ in range(data.count(b"\x1b[6n")):
-                    os.write(self.master, b"\x1b[1;1R")
-                self.buffer += data
-        out, _, self.buffer = self.buffer.partition(token)
-        return out
 
     def _line(self, command: str, token: str) -> str:
         head, tail = token[:3], token[3:]
@@ -176,11 +143,3 @@ class Shell:
         self._until(token.encode(), timeout)
         self._until(PROMPT.encode(), timeout)
         return time.perf_counter() - start
-
-    def close(self) -> None:
-        try:  # noqa: SIM105 - as in the rest of bench/
-            os.killpg(self.proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        self.proc.wait(timeout=10)
-        os.close(self.master)

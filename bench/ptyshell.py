@@ -90,6 +90,11 @@ class Shell:
             )
             env["ZDOTDIR"] = str(zdot)
             argv = ["zsh", "-i"]
+        self._spawn(argv, env, cwd, 60)
+        self.run("stty -echo")  # the terminal's echo is not what is timed
+
+    def _spawn(self, argv: list[str], env: dict[str, str], cwd: Path, timeout: float) -> None:
+        """Start ``argv`` on a new pty as its controlling terminal; wait for its prompt."""
         self.master, slave = os.openpty()
         self.proc = subprocess.Popen(
             argv, stdin=slave, stdout=slave, stderr=slave, env=env, cwd=cwd,
@@ -97,8 +102,7 @@ class Shell:
         )  # fmt: skip
         os.close(slave)
         self.buffer = b""
-        self._until(PROMPT.encode(), 60)
-        self.run("stty -echo")  # the terminal's echo is not what is timed
+        self._until(PROMPT.encode(), timeout)
 
     def _until(self, token: bytes, timeout: float) -> bytes:
         deadline = time.monotonic() + timeout
@@ -109,9 +113,13 @@ class Shell:
             ready, _, _ = select.select([self.master], [], [], left)
             if ready:
                 try:
-                    self.buffer += os.read(self.master, 1 << 16)
+                    data = os.read(self.master, 1 << 16)
                 except OSError:
                     break
+                # a line editor that asks where the cursor is (nushell's) waits for the answer
+                for _ in range(data.count(b"\x1b[6n")):
+                    os.write(self.master, b"\x1b[1;1R")
+                self.buffer += data
         out, _, self.buffer = self.buffer.partition(token)
         return out
 
